@@ -1,0 +1,102 @@
+"""The `seg` entrypoint: picks the command and hands the rest of the line to its Hydra app.
+
+Kept free of torch and Hydra imports so `seg --help` is instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("seg_cli.commands.train", "train a model (default: small UNet on the built-in synthetic set)"),
+    "eval": ("seg_cli.commands.evaluate", "evaluate a checkpoint (default: the newest run's best.pt)"),
+    "predict": ("seg_cli.commands.predict", "write masks and overlays for image files and folders"),
+}
+
+# Hydra flags that take a value; everything else starting with '-' is a bare switch.
+_FLAGS_WITH_VALUE = {
+    "--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name", "-cn",
+    "--config-dir", "-cd", "--experimental-rerun", "--shell-completion", "-sc",
+}
+_INFO_VALUES = {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
+
+
+def usage() -> str:
+    lines = ["usage: seg <command> [hydra flags] [key=value overrides]", "", "commands:"]
+    lines += [f"  {name:<8} {help_text}" for name, (_, help_text) in COMMANDS.items()]
+    lines += [
+        "",
+        "Each command is a Hydra app: `seg train --help` shows its config groups and options,",
+        "`seg train --cfg job` prints the composed config, `seg train -m optimizer.lr=0.01,0.02` sweeps.",
+        "`seg predict IMG|DIR ...` takes image files and folders as positional arguments.",
+    ]
+    return "\n".join(lines)
+
+
+def split_arguments(args: Sequence[str], takes_inputs: bool) -> tuple[list[str], list[str], list[str]]:
+    """Separate Hydra flags, overrides and (for predict) input paths, in any order on the line."""
+    flags: list[str] = []
+    overrides: list[str] = []
+    inputs: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg.startswith("-"):
+            flags.append(arg)
+            takes_value = arg in _FLAGS_WITH_VALUE or (
+                arg in ("--info", "-i") and i + 1 < len(args) and args[i + 1] in _INFO_VALUES
+            )
+            if takes_value and i + 1 < len(args):
+                flags.append(args[i + 1])
+                i += 1
+        elif takes_inputs and (os.path.exists(arg) or not _looks_like_override(arg)):
+            inputs.append(arg)
+        else:
+            overrides.append(arg)
+        i += 1
+    return flags, overrides, inputs
+
+
+def _looks_like_override(arg: str) -> bool:
+    return "=" in arg or arg.startswith(("~", "+"))
+
+
+def inputs_override(inputs: Sequence[str]) -> str:
+    """Hydra override carrying absolute input paths, quoted so spaces and commas survive."""
+
+    def quote(path: str) -> str:
+        escaped = os.path.abspath(path).replace("\\", "\\\\").replace("'", "\\'").replace("${", "\\${")
+        return f"'{escaped}'"
+
+    return "inputs=[" + ",".join(quote(p) for p in inputs) + "]"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    if args[0] in ("-V", "--version"):
+        from seg_cli import __version__
+
+        print(f"seg {__version__}")
+        return 0
+    command = args[0]
+    if command not in COMMANDS:
+        print(f"seg: error: unknown command '{command}'; choose from: {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    flags, overrides, inputs = split_arguments(args[1:], takes_inputs=command == "predict")
+    if inputs:
+        overrides.append(inputs_override(inputs))
+    module = importlib.import_module(COMMANDS[command][0])
+    # Hydra reads sys.argv itself; flags first because Hydra 1.3 stops reading flags after overrides.
+    sys.argv = [f"seg-{command}", *flags, *overrides]
+    module.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The Hydra apps behind `seg <command>`: the only modules that import Hydra."""

@@ -1,0 +1,101 @@
+"""What the command apps share: error reporting, config to plain data, paths, checkpoint lookup."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from seg_cli.errors import CheckpointError, ConfigError, SegError, one_line
+
+log = logging.getLogger("seg")
+
+# Keys whose values are file-system paths: made absolute before they enter a run's saved config.
+PATH_KEYS = ("dataset.root", "model.weights", "ckpt", "out", "output_root", "train.resume")
+
+
+def reports_errors(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
+    """Turn user mistakes (SegError) into one line on stderr and exit status 1, never a traceback."""
+
+    @functools.wraps(task)
+    def wrapper(cfg: DictConfig) -> Any:
+        try:
+            return task(cfg)
+        except SegError as exc:
+            message = one_line(exc)
+            log.error(message)
+            print(f"seg: error: {message}", file=sys.stderr)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            print("seg: interrupted", file=sys.stderr)
+            sys.exit(130)
+
+    return wrapper
+
+
+def run_dir() -> Path:
+    """This job's Hydra output directory (one per run, per multirun job)."""
+    return Path(HydraConfig.get().runtime.output_dir)
+
+
+def absolutize_paths(cfg: DictConfig) -> None:
+    """Relative paths on the command line mean relative to where `seg` was started: fix them now."""
+    for key in PATH_KEYS:
+        value = OmegaConf.select(cfg, key, default=None)
+        if isinstance(value, str) and value and value not in ("auto", "???") and not Path(value).is_absolute():
+            OmegaConf.update(cfg, key, str(Path(value).resolve()), merge=False)
+
+
+def to_plain(cfg: DictConfig | dict) -> dict[str, Any]:
+    """A resolved plain-dict copy (no DictConfig ever reaches the library code)."""
+    if isinstance(cfg, dict):
+        return cfg
+    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+
+
+def require_choice(key: str, value: Any, allowed: tuple) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key}={value!r} is not allowed; choose from: {', '.join(map(str, allowed))}")
+
+
+def require_positive(key: str, value: float | int | None, allow_zero: bool = False) -> None:
+    if value is None or value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{key}={value} must be {'>= 0' if allow_zero else '> 0'}")
+
+
+def search_roots(output_root: str) -> list[Path]:
+    """Where runs of `seg train` live: <output_root>/train and multirun/train."""
+    return [Path(output_root) / "train", Path("multirun").resolve() / "train"]
+
+
+def resolve_checkpoint(ckpt: str | None, output_root: str, name: str = "best.pt") -> Path:
+    """An explicit path, or the newest `checkpoints/<name>` of any earlier training run."""
+    from seg_cli.engine.checkpoint import find_newest
+
+    if ckpt:
+        path = Path(ckpt)
+        if not path.is_file():
+            raise CheckpointError(f"ckpt={ckpt}: file not found")
+        return path
+    roots = search_roots(output_root)
+    found = find_newest(roots, name)
+    if found is None:
+        where = " and ".join(str(r) for r in roots)
+        raise CheckpointError(f"no checkpoints/{name} found under {where}; run `seg train` first or pass ckpt=PATH")
+    return found
+
+
+def merged_run_config(saved: dict[str, Any], cfg: DictConfig) -> dict[str, Any]:
+    """The checkpoint's config with this command's `model.*` / `dataset.*` overrides on top."""
+    merged = OmegaConf.merge(OmegaConf.create(saved), {"model": cfg.model, "dataset": cfg.dataset})
+    for key in ("dataset.root", "model.weights"):
+        value = OmegaConf.select(merged, key, default=None)
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            OmegaConf.update(merged, key, str(Path(value).resolve()), merge=False)
+    return OmegaConf.to_container(merged, resolve=True)

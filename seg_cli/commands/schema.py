@@ -1,0 +1,82 @@
+"""Typed schemas for the primary configs, registered in Hydra's ConfigStore.
+
+Defaults live in the YAML files (configs/*.yaml); the schema gives every key a type, so a wrong
+type or an unknown key fails at composition with the key's full name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class TrainLoopSchema:
+    epochs: int = MISSING
+    batch_size: int = MISSING
+    workers: int = MISSING
+    device: str = MISSING
+    amp: bool = MISSING
+    amp_dtype: str = MISSING
+    eval_every: int = MISSING
+    resume: Optional[str] = MISSING
+    clip_grad_norm: Optional[float] = MISSING
+    aux_loss_weight: float = MISSING
+    aux_lr_mult: float = MISSING
+    best_metric: str = MISSING
+    log_every: int = MISSING
+    progress: str = MISSING
+    deterministic: bool = MISSING
+
+
+@dataclass
+class EvalSchema:
+    batch_size: int = MISSING
+    resolution: str = MISSING
+
+
+@dataclass
+class TrainSchema:
+    seed: int = MISSING
+    output_root: str = MISSING
+    train: TrainLoopSchema = field(default_factory=TrainLoopSchema)
+    eval: EvalSchema = field(default_factory=EvalSchema)
+    model: Any = MISSING
+    dataset: Any = MISSING
+    optimizer: Any = MISSING
+    scheduler: Any = MISSING
+
+
+@dataclass
+class EvaluateSchema:
+    ckpt: Optional[str] = MISSING
+    device: str = MISSING
+    split: str = MISSING
+    workers: int = MISSING
+    output_root: str = MISSING
+    eval: EvalSchema = field(default_factory=EvalSchema)
+    # Partial overrides of the checkpoint's own config, e.g. `dataset.root=/data` (added by the dispatcher).
+    model: Any = field(default_factory=dict)
+    dataset: Any = field(default_factory=dict)
+
+
+@dataclass
+class PredictSchema:
+    inputs: list[str] = field(default_factory=list)
+    ckpt: Optional[str] = MISSING
+    out: Optional[str] = MISSING
+    device: str = MISSING
+    overlay_alpha: float = MISSING
+    output_root: str = MISSING
+    model: Any = field(default_factory=dict)
+    dataset: Any = field(default_factory=dict)
+
+
+def register() -> None:
+    store = ConfigStore.instance()
+    store.store(name="train_schema", node=TrainSchema)
+    store.store(name="eval_schema", node=EvaluateSchema)
+    store.store(name="predict_schema", node=PredictSchema)

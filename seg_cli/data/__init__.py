@@ -1,0 +1,1 @@
+"""Datasets, image/mask loading and the paired transforms."""

@@ -1,0 +1,105 @@
+"""Turn a dataset config (plain dict) into datasets and DataLoaders."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
+
+from seg_cli.data.base import SegmentationDataset
+from seg_cli.data.transforms import SegmentationPresetEval, SegmentationPresetTrain
+from seg_cli.utils import split_target
+
+# Keys of a dataset config that configure the transforms rather than the dataset class.
+TRANSFORM_KEYS = ("base_size", "crop_size", "hflip_prob", "scale_range")
+
+
+def build_dataset(cfg: dict[str, Any], split: str, train: bool, resize_mask: bool = False) -> SegmentationDataset:
+    """Instantiate the dataset class named by `_target_` with the transforms for `split`."""
+    target, kwargs = split_target(cfg)
+    t = {k: kwargs.pop(k) for k in TRANSFORM_KEYS if k in kwargs}
+    if train:
+        transforms = SegmentationPresetTrain(
+            base_size=t["base_size"], crop_size=t["crop_size"], hflip_prob=t.get("hflip_prob", 0.5),
+            ignore_index=kwargs.get("ignore_index", 255), scale_range=t.get("scale_range", (0.5, 2.0)),
+        )
+    else:
+        transforms = SegmentationPresetEval(base_size=t["base_size"], resize_mask=resize_mask)
+    return target(split=split, transforms=transforms, **kwargs)
+
+
+class ShardSampler(Sampler[int]):
+    """Rank r gets indices r, r + world, ...: every sample exactly once, no padded duplicates."""
+
+    def __init__(self, length: int, rank: int, world_size: int) -> None:
+        self.indices = list(range(rank, length, world_size))
+
+    def __iter__(self):
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def collate_padded(batch: list[tuple[torch.Tensor, torch.Tensor]], ignore_index: int = 255):
+    """Stack images and masks of different sizes, padding images with 0 and masks with ignore_index.
+
+    Returns (images, masks, image_sizes, mask_sizes) so callers can crop the padding away again.
+    """
+    image_sizes = [tuple(img.shape[-2:]) for img, _ in batch]
+    mask_sizes = [tuple(mask.shape[-2:]) for _, mask in batch]
+    ih, iw = (max(s[i] for s in image_sizes) for i in (0, 1))
+    mh, mw = (max(s[i] for s in mask_sizes) for i in (0, 1))
+    images = batch[0][0].new_zeros((len(batch), batch[0][0].shape[0], ih, iw))
+    masks = batch[0][1].new_full((len(batch), mh, mw), ignore_index)
+    for i, (img, mask) in enumerate(batch):
+        images[i, :, : img.shape[-2], : img.shape[-1]] = img
+        masks[i, : mask.shape[-2], : mask.shape[-1]] = mask
+    return images, masks, image_sizes, mask_sizes
+
+
+def build_train_loader(
+    dataset: Dataset, batch_size: int, workers: int, seed: int, rank: int = 0, world_size: int = 1,
+    pin_memory: bool = False,
+) -> DataLoader:
+    """Shuffled, drop-last loader; DistributedSampler under DDP (call set_epoch each epoch)."""
+    if len(dataset) < batch_size * world_size:
+        from seg_cli.errors import ConfigError
+
+        raise ConfigError(
+            f"train.batch_size={batch_size} x {world_size} process(es) exceeds the {len(dataset)} training images"
+        )
+    sampler = DistributedSampler(dataset, world_size, rank, shuffle=True, seed=seed, drop_last=True)
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(
+        dataset, batch_size=batch_size, sampler=sampler, num_workers=workers, drop_last=True,
+        pin_memory=pin_memory, persistent_workers=workers > 0, generator=generator,
+        worker_init_fn=_seed_worker,
+    )
+
+
+def build_eval_loader(
+    dataset: SegmentationDataset, batch_size: int, workers: int, rank: int = 0, world_size: int = 1,
+    pin_memory: bool = False,
+) -> DataLoader:
+    """Ordered loader over this rank's shard, padding batches of different-sized images."""
+    ignore = dataset.ignore_index
+    return DataLoader(
+        dataset, batch_size=batch_size, sampler=ShardSampler(len(dataset), rank, world_size),
+        num_workers=workers, pin_memory=pin_memory, persistent_workers=workers > 0,
+        collate_fn=functools.partial(collate_padded, ignore_index=ignore),
+    )
+
+
+def _seed_worker(worker_id: int) -> None:
+    # torch seeds each worker from the loader's generator; numpy and random follow it for user transforms.
+    import random
+
+    import numpy as np
+
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+

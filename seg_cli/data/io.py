@@ -1,0 +1,84 @@
+"""Reading images and masks from disk into tensors, with one clear error per bad file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from seg_cli.errors import DataError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+
+def load_rgb(path: str | Path) -> Image.Image:
+    """Open an image as 8-bit RGB, applying EXIF orientation (phones store rotated pixels)."""
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img)
+            if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+                img = _rescale_to_8bit(img)
+            return img.convert("RGB")
+    except FileNotFoundError:
+        raise DataError(f"image not found: {path}") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"cannot read image {path}: {exc}") from None
+
+
+def _rescale_to_8bit(img: Image.Image) -> Image.Image:
+    """16-bit / float images: stretch the value range to 0..255 instead of clipping it."""
+    array = np.asarray(img, dtype=np.float64)
+    low, high = float(array.min()), float(array.max())
+    scaled = (array - low) * (255.0 / (high - low)) if high > low else np.zeros_like(array)
+    return Image.fromarray(scaled.astype(np.uint8))
+
+
+def load_image(path: str | Path) -> torch.Tensor:
+    """An image as a uint8 tensor of shape (3, H, W)."""
+    array = np.asarray(load_rgb(path))
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+
+
+def load_mask(path: str | Path) -> torch.Tensor:
+    """A label mask as a uint8 tensor of shape (H, W): palette indices or grey values, never RGB."""
+    try:
+        with Image.open(path) as img:
+            if img.mode not in ("P", "L", "1", "I", "I;16"):
+                raise DataError(
+                    f"mask {path} has mode {img.mode}; expected a single-channel (palette or grayscale) PNG"
+                )
+            array = np.asarray(img)
+    except FileNotFoundError:
+        raise DataError(f"mask not found: {path}") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"cannot read mask {path}: {exc}") from None
+    if array.max(initial=0) > 255:
+        raise DataError(f"mask {path} has values above 255 (max {int(array.max())}); labels must fit in 8 bits")
+    return torch.from_numpy(array.astype(np.uint8))
+
+
+def check_labels(mask: torch.Tensor, num_classes: int, ignore_index: int, source: str) -> None:
+    """Fail, naming the file and values, when a mask holds labels outside [0, num_classes)."""
+    bad = (mask >= num_classes) & (mask != ignore_index)
+    if bool(bad.any()):
+        values = sorted(int(v) for v in torch.unique(mask[bad]))[:10]
+        raise DataError(
+            f"mask {source} has label values {values} outside [0, {num_classes}) "
+            f"(ignore index {ignore_index}); fix the mask or set dataset.num_classes"
+        )
+
+
+def list_images(paths: list[str]) -> list[Path]:
+    """Expand files and folders (recursively) into a sorted list of image files."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise DataError(f"input not found: {path}")
+    return found

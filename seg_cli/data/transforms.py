@@ -1,0 +1,69 @@
+"""Paired image/mask transforms (torchvision transforms v2 on tensors).
+
+Masks are tv_tensors.Mask, so v2 resizes them nearest-neighbour and pads them with the ignore index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _to_normalized_float(mean: Sequence[float], std: Sequence[float]) -> list[v2.Transform]:
+    return [
+        v2.ToDtype({tv_tensors.Image: torch.float32, "others": None}, scale=True),
+        v2.Normalize(mean=list(mean), std=list(std)),
+    ]
+
+
+class SegmentationPresetTrain:
+    """Random resize (shorter side in scale_range x base_size), flip, crop with ignore padding, normalise."""
+
+    def __init__(
+        self,
+        base_size: int,
+        crop_size: int,
+        hflip_prob: float = 0.5,
+        ignore_index: int = 255,
+        scale_range: Sequence[float] = (0.5, 2.0),
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+    ) -> None:
+        min_size, max_size = int(scale_range[0] * base_size), int(scale_range[1] * base_size)
+        steps: list[v2.Transform] = [v2.RandomResize(min_size, max_size + 1)]
+        if hflip_prob > 0:
+            steps.append(v2.RandomHorizontalFlip(hflip_prob))
+        fill = {tv_tensors.Image: 0, tv_tensors.Mask: ignore_index}
+        steps.append(v2.RandomCrop(crop_size, pad_if_needed=True, fill=fill))
+        self.transforms = v2.Compose(steps + _to_normalized_float(mean, std))
+
+    def __call__(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out_image, out_mask = self.transforms(tv_tensors.Image(image), tv_tensors.Mask(mask))
+        return out_image.as_subclass(torch.Tensor), out_mask.as_subclass(torch.Tensor)
+
+
+class SegmentationPresetEval:
+    """Shorter side to base_size and normalise; the mask keeps its resolution unless resize_mask."""
+
+    def __init__(
+        self,
+        base_size: int,
+        resize_mask: bool = False,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+    ) -> None:
+        self.resize = v2.Resize(base_size)
+        self.normalize = v2.Compose(_to_normalized_float(mean, std))
+        self.resize_mask = resize_mask
+
+    def __call__(self, image: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        image = self.normalize(self.resize(tv_tensors.Image(image))).as_subclass(torch.Tensor)
+        if mask is not None and self.resize_mask:
+            mask = self.resize(tv_tensors.Mask(mask)).as_subclass(torch.Tensor)
+        return image, mask

@@ -1,0 +1,85 @@
+"""PASCAL VOC segmentation: VOCdevkit/VOC<year>/{JPEGImages, SegmentationClass, ImageSets/Segmentation}."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from seg_cli.data.base import PairTransform, SegmentationDataset
+from seg_cli.data.io import load_image, load_mask
+from seg_cli.errors import DataError
+
+LAYOUT = "VOCdevkit/VOC{year}/{{JPEGImages/*.jpg, SegmentationClass/*.png, ImageSets/Segmentation/<split>.txt}}"
+
+
+def find_voc_dir(root: str | Path, year: str) -> Path | None:
+    """Accept the folder holding VOCdevkit, VOCdevkit itself, or VOC<year> itself."""
+    root = Path(root)
+    for candidate in (root / "VOCdevkit" / f"VOC{year}", root / f"VOC{year}", root):
+        if (candidate / "JPEGImages").is_dir() and (candidate / "SegmentationClass").is_dir():
+            return candidate
+    return None
+
+
+def download_voc(root: str | Path, year: str) -> None:
+    """Fetch and extract VOCtrainval with torchvision's downloader (checksum-verified)."""
+    from torchvision.datasets import VOCSegmentation as TorchvisionVOC
+
+    Path(root).mkdir(parents=True, exist_ok=True)
+    try:
+        TorchvisionVOC(str(root), year=year, image_set="train", download=True)
+    except Exception as exc:  # network errors come in many types; all mean the same to the user
+        raise DataError(f"downloading VOC{year} into {root} failed: {exc}") from None
+
+
+class VOCSegmentation(SegmentationDataset):
+    """VOC images with palette-indexed masks; 255 (the object borders) is the ignore label."""
+
+    def __init__(
+        self,
+        root: str,
+        split: str,
+        year: str = "2012",
+        download: bool = False,
+        train_split: str = "train",
+        val_split: str = "val",
+        num_classes: int = 21,
+        class_names: Sequence[str] | None = None,
+        ignore_index: int = 255,
+        transforms: PairTransform | None = None,
+    ) -> None:
+        super().__init__(split, num_classes, class_names, ignore_index, transforms)
+        if find_voc_dir(root, year) is None and download:
+            download_voc(root, year)
+        voc_dir = find_voc_dir(root, year)
+        if voc_dir is None:
+            raise DataError(
+                f"no VOC{year} dataset under dataset.root={root}: expected {LAYOUT.format(year=year)} "
+                f"(root may also be VOCdevkit or VOC{year}); set dataset.download=true to fetch it"
+            )
+        list_name = {"train": train_split, "val": val_split}.get(split, split)
+        list_file = voc_dir / "ImageSets" / "Segmentation" / f"{list_name}.txt"
+        if not list_file.is_file():
+            raise DataError(f"split list not found: {list_file}")
+        self.ids = [line.strip() for line in list_file.read_text().splitlines() if line.strip()]
+        if not self.ids:
+            raise DataError(f"split list {list_file} is empty")
+        self.image_dir = voc_dir / "JPEGImages"
+        self.mask_dir = voc_dir / "SegmentationClass"
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def sample_name(self, index: int) -> str:
+        return str(self.mask_dir / f"{self.ids[index]}.png")
+
+    def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image = load_image(self.image_dir / f"{self.ids[index]}.jpg")
+        mask = load_mask(self.mask_dir / f"{self.ids[index]}.png")
+        if image.shape[-2:] != mask.shape:
+            raise DataError(
+                f"image {self.ids[index]}.jpg is {tuple(image.shape[-2:])} but its mask is {tuple(mask.shape)}"
+            )
+        return image, mask

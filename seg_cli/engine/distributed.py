@@ -1,0 +1,64 @@
+"""torch.distributed plumbing for runs started by torchrun (one process per GPU or CPU slot)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import torch
+import torch.distributed as dist
+
+
+def world_size() -> int:
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def rank() -> int:
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def is_main_process() -> bool:
+    return rank() == 0
+
+
+def launched_by_torchrun() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def init_distributed() -> None:
+    """Join the process group torchrun describes in the environment (gloo and NCCL where available)."""
+    if launched_by_torchrun() and not dist.is_initialized():
+        dist.init_process_group()
+
+
+def local_device(requested: str) -> torch.device:
+    """`auto` picks CUDA when present; under torchrun each process takes its LOCAL_RANK GPU."""
+    if requested == "auto":
+        requested = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(requested)
+    if device.type == "cuda" and device.index is None and launched_by_torchrun():
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    return device
+
+
+def shared_run_dir_overrides(command: str) -> list[str]:
+    """Overrides that give all ranks one Hydra run dir (rank 0's clock) and keep other ranks quiet."""
+    init_distributed()
+    stamp = [time.strftime("%Y-%m-%d/%H-%M-%S") if rank() == 0 else None]
+    dist.broadcast_object_list(stamp, src=0)
+    overrides = [f"hydra.run.dir=${{output_root}}/{command}/{stamp[0]}"]
+    if rank() != 0:
+        overrides += ["hydra.output_subdir=null", "hydra/job_logging=disabled", "hydra/hydra_logging=disabled"]
+    return overrides
+
+
+def barrier() -> None:
+    if world_size() > 1:
+        dist.barrier()
+
+
+def cleanup() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

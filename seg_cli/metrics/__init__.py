@@ -1,0 +1,1 @@
+"""Evaluation metrics built on a confusion matrix."""

@@ -1,0 +1,1 @@
+"""Model builders: one function per variant, named by the `_target_` of its YAML."""

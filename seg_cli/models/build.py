@@ -1,0 +1,53 @@
+"""Build a model from its config and load local weights shape-filtered."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from seg_cli.errors import CheckpointError
+from seg_cli.utils import split_target
+
+log = logging.getLogger(__name__)
+
+
+def build_model(cfg: dict[str, Any]) -> nn.Module:
+    """Call the builder named by `_target_`; `weights`, when set, is loaded afterwards."""
+    builder, kwargs = split_target(cfg)
+    weights = kwargs.pop("weights", None)
+    model = builder(**kwargs)
+    if weights:
+        load_weights(model, weights)
+    return model
+
+
+def model_outputs(outputs: torch.Tensor | dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Models return a tensor or torchvision's {'out': ..., 'aux': ...}; callers always get a dict."""
+    return outputs if isinstance(outputs, dict) else {"out": outputs}
+
+
+def load_weights(model: nn.Module, path: str | Path) -> list[str]:
+    """Load a state dict or seg checkpoint, skipping keys whose shape differs (e.g. another class count).
+
+    Returns the skipped keys, which are also logged.
+    """
+    from seg_cli.engine.checkpoint import load_checkpoint
+
+    state = load_checkpoint(path)
+    state = state.get("model", state)
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    own = model.state_dict()
+    fitting = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    skipped = sorted(k for k in state if k not in fitting)
+    if not fitting:
+        raise CheckpointError(f"model.weights={path}: no tensor matches this model (wrong architecture?)")
+    model.load_state_dict(fitting, strict=False)
+    missing = len(own) - len(fitting)
+    log.info("loaded %d tensors from %s; %d skipped, %d left at initialisation", len(fitting), path, len(skipped), missing)
+    if skipped:
+        log.info("skipped (shape or name differs): %s", ", ".join(skipped[:20]) + (" ..." if len(skipped) > 20 else ""))
+    return skipped

@@ -1,0 +1,24 @@
+"""Small helpers shared by the packages (no torch import at module level)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+
+def import_target(path: str) -> Callable[..., Any]:
+    """Resolve a dotted `package.module.name` (a config's `_target_`) to the object it names."""
+    module_name, _, attr = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError) as exc:
+        from seg_cli.errors import ConfigError
+
+        raise ConfigError(f"_target_ '{path}' cannot be imported: {exc}") from None
+
+
+def split_target(cfg: dict[str, Any]) -> tuple[Callable[..., Any], dict[str, Any]]:
+    """Split a config mapping into the callable named by `_target_` and its keyword arguments."""
+    kwargs = {k: v for k, v in cfg.items() if not k.startswith("_")}
+    return import_target(cfg["_target_"]), kwargs
