@@ -64,6 +64,13 @@ def _looks_like_override(arg: str) -> bool:
     return "=" in arg or arg.startswith(("~", "+"))
 
 
+def checkpoint_overrides(overrides: list[str]) -> list[str]:
+    """eval/predict take their model and dataset from the checkpoint: `dataset.root=X` patches that
+    config, so it is added with Hydra's `++` (the primary config has no dataset keys to override)."""
+    return ["++" + o if o.split("=", 1)[0].split(".")[0] in ("model", "dataset") and "." in o.split("=", 1)[0]
+            else o for o in overrides]
+
+
 def inputs_override(inputs: Sequence[str]) -> str:
     """Hydra override carrying absolute input paths, quoted so spaces and commas survive."""
 
@@ -91,6 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     flags, overrides, inputs = split_arguments(args[1:], takes_inputs=command == "predict")
     if inputs:
         overrides.append(inputs_override(inputs))
+    if command in ("eval", "predict"):
+        overrides = checkpoint_overrides(overrides)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and "-m" not in flags and "--multirun" not in flags:
+        from seg_cli.engine.distributed import shared_run_dir_overrides  # torch only under torchrun
+
+        overrides += shared_run_dir_overrides(command)
     module = importlib.import_module(COMMANDS[command][0])
     # Hydra reads sys.argv itself; flags first because Hydra 1.3 stops reading flags after overrides.
     sys.argv = [f"seg-{command}", *flags, *overrides]

@@ -38,9 +38,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise CheckpointError(f"{path} holds objects other than plain data and tensors; refused ({exc})".splitlines()[0]) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path} is not a readable checkpoint (truncated or another format): {exc}".splitlines()[0]) from None
+        if "Weights only load failed" in str(exc):
+            raise CheckpointError(f"{path} holds pickled Python objects, not only tensors and plain data; "
+                                  "refused for safety") from None
+        raise CheckpointError(f"{path} is not a readable checkpoint (truncated or another format)") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError):
+        raise CheckpointError(f"{path} is not a readable checkpoint (truncated or another format)") from None
     if not isinstance(state, dict):
         raise CheckpointError(f"{path} does not hold a state dict or seg checkpoint")
     return state

@@ -51,3 +51,19 @@ def load_weights(model: nn.Module, path: str | Path) -> list[str]:
     if skipped:
         log.info("skipped (shape or name differs): %s", ", ".join(skipped[:20]) + (" ..." if len(skipped) > 20 else ""))
     return skipped
+
+
+def load_model_state(model: nn.Module, state: dict[str, torch.Tensor], source: str | Path) -> None:
+    """Strict load with a one-line explanation when the checkpoint belongs to another model."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    mismatched = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}"
+                  for k in own if k in state and state[k].shape != own[k].shape]
+    if missing or unexpected or mismatched:
+        example = (mismatched or missing or unexpected)[0]
+        raise CheckpointError(
+            f"{source} does not fit this model ({len(missing)} missing, {len(unexpected)} unexpected, "
+            f"{len(mismatched)} mismatched tensors, e.g. {example}); was it trained with another model or class count?"
+        )
+    model.load_state_dict(state)

@@ -1,0 +1,36 @@
+"""Colouring class masks: the VOC palette, palette PNGs and overlays."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+
+def voc_palette(num_colors: int = 256) -> list[int]:
+    """The PASCAL VOC colour map (bits of the class index spread over R, G, B), flat [r, g, b, ...]."""
+    palette = []
+    for index in range(num_colors):
+        r = g = b = 0
+        c = index
+        for shift in range(7, -1, -1):
+            r |= (c & 1) << shift
+            g |= ((c >> 1) & 1) << shift
+            b |= ((c >> 2) & 1) << shift
+            c >>= 3
+        palette += [r, g, b]
+    return palette
+
+
+def palette_image(mask: np.ndarray) -> Image.Image:
+    """A uint8 class mask as a palette-indexed PNG image (values stay the class indices)."""
+    image = Image.fromarray(mask.astype(np.uint8), mode="P")
+    image.putpalette(voc_palette())
+    return image
+
+
+def overlay(rgb: Image.Image, mask: np.ndarray, alpha: float = 0.5) -> Image.Image:
+    """The photo with non-background classes tinted by their palette colour."""
+    colours = np.asarray(voc_palette(), dtype=np.float32).reshape(256, 3)[mask]
+    photo = np.asarray(rgb, dtype=np.float32)
+    tinted = np.where((mask > 0)[..., None], (1 - alpha) * photo + alpha * colours, photo)
+    return Image.fromarray(tinted.round().clip(0, 255).astype(np.uint8))

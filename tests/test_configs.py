@@ -1,0 +1,76 @@
+"""Every YAML of every config group composes, validates and (for cheap models) instantiates."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from seg_cli.commands import schema
+from seg_cli.paths import config_dir
+
+CONFIGS = Path(config_dir())
+GROUPS = ["model", "dataset", "optimizer", "scheduler", "experiment"]
+schema.register()
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONFIGS / group).glob("*.yaml"))
+
+
+def compose_train(*overrides: str):
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base=None):
+        return compose("train", overrides=list(overrides))
+
+
+def test_every_yaml_starts_with_a_comment_showing_its_command():
+    for path in CONFIGS.rglob("*.yaml"):
+        first = next(line for line in path.read_text().splitlines() if not line.startswith("# @package"))
+        assert first.startswith("# seg "), path
+
+
+@pytest.mark.parametrize("group,option", [(g, o) for g in GROUPS for o in options(g)])
+def test_every_option_composes_and_resolves(group, option):
+    overrides = [f"{group}={option}"]
+    if group == "dataset" and option != "synthetic" or group == "experiment":
+        overrides.append("dataset.root=/tmp/somewhere")
+    cfg = compose_train(*overrides)
+    plain = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    assert plain["model"]["num_classes"] == plain["dataset"]["num_classes"]
+    from seg_cli.commands.train import validate
+
+    validate(cfg)
+
+
+@pytest.mark.parametrize("option", options("experiment"))
+def test_experiments_reproduce_the_torchvision_recipe(option):
+    cfg = compose_train(f"experiment={option}", "dataset.root=/x")
+    model = option.removeprefix("voc_")
+    assert cfg.model._target_.endswith(model)
+    assert cfg.optimizer.lr == 0.02 and cfg.optimizer.momentum == 0.9
+    assert cfg.optimizer.weight_decay == (1e-6 if "mobilenet" in model else 1e-4)
+    assert cfg.train.epochs == 30 and cfg.train.batch_size == 4
+    assert (cfg.dataset.base_size, cfg.dataset.crop_size) == (520, 480)
+    assert cfg.scheduler.power == 0.9 and cfg.model.pretrained_backbone is True
+
+
+def test_experiment_values_win_over_primary_config_and_cli_wins_over_experiment():
+    cfg = compose_train("experiment=voc_fcn_resnet50", "dataset.root=/x", "train.epochs=2")
+    assert cfg.train.epochs == 2 and cfg.train.batch_size == 4
+
+
+@pytest.mark.parametrize("option", ["sgd", "adam", "adamw"])
+def test_optimizer_partials_build_with_param_groups(option):
+    import torch
+    from hydra.utils import instantiate
+
+    cfg = compose_train(f"optimizer={option}")
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    optimizer = instantiate(cfg.optimizer)([{"params": params}])
+    assert isinstance(optimizer, torch.optim.Optimizer)
+    assert optimizer.param_groups[0]["lr"] == cfg.optimizer.lr
+
+
+def test_wrong_type_fails_at_composition_naming_the_key():
+    with pytest.raises(Exception, match="train.epochs"):
+        compose_train("train.epochs=many")
