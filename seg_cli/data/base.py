@@ -22,10 +22,14 @@ class SegmentationDataset(Dataset):
         class_names: Sequence[str] | None = None,
         ignore_index: int = 255,
         transforms: PairTransform | None = None,
+        task: str = "multiclass",
     ) -> None:
         self.split = split
         self.num_classes = num_classes
-        self.class_names = list(class_names) if class_names else [f"class_{i}" for i in range(num_classes)]
+        self.task = task
+        # Binary models have one output channel (num_classes: 1) but masks hold two labels, 0 and 1.
+        self.label_count = 2 if task == "binary" else num_classes
+        self.class_names = list(class_names) if class_names else [f"class_{i}" for i in range(self.label_count)]
         self.ignore_index = ignore_index
         self.transforms = transforms
 
@@ -39,7 +43,7 @@ class SegmentationDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image, mask = self.load_pair(index)
-        check_labels(mask, self.num_classes, self.ignore_index, self.sample_name(index))
+        check_labels(mask, self.label_count, self.ignore_index, self.sample_name(index))
         if self.transforms is not None:
             image, mask = self.transforms(image, mask)
         return image, mask
