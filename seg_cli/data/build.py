@@ -9,11 +9,12 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from seg_cli.data.base import SegmentationDataset
-from seg_cli.data.transforms import SegmentationPresetEval, SegmentationPresetTrain
+from seg_cli.data.transforms import RESIZE_MODES, SegmentationPresetEval, SegmentationPresetTrain
+from seg_cli.errors import ConfigError
 from seg_cli.utils import split_target
 
 # Keys of a dataset config that configure the transforms rather than the dataset class.
-TRANSFORM_KEYS = ("base_size", "crop_size", "hflip_prob", "scale_range")
+TRANSFORM_KEYS = ("base_size", "crop_size", "hflip_prob", "scale_range", "resize")
 
 
 def build_dataset(cfg: dict[str, Any], split: str, train: bool, resize_mask: bool = False) -> SegmentationDataset:
@@ -24,10 +25,24 @@ def build_dataset(cfg: dict[str, Any], split: str, train: bool, resize_mask: boo
         transforms = SegmentationPresetTrain(
             base_size=t["base_size"], crop_size=t["crop_size"], hflip_prob=t.get("hflip_prob", 0.5),
             ignore_index=kwargs.get("ignore_index", 255), scale_range=t.get("scale_range", (0.5, 2.0)),
+            resize=resize_mode(t),
         )
     else:
-        transforms = SegmentationPresetEval(base_size=t["base_size"], resize_mask=resize_mask)
+        transforms = build_eval_transform(t, resize_mask)
     return target(split=split, transforms=transforms, **kwargs)
+
+
+def build_eval_transform(cfg: dict[str, Any], resize_mask: bool = False) -> SegmentationPresetEval:
+    """The eval/predict transform a dataset config asks for (base_size and the optional resize mode)."""
+    return SegmentationPresetEval(base_size=cfg["base_size"], resize_mask=resize_mask, resize=resize_mode(cfg))
+
+
+def resize_mode(cfg: dict[str, Any]) -> str:
+    """`dataset.resize`: "shorter" (the default, aspect ratio kept) or "square"."""
+    mode = cfg.get("resize", "shorter")
+    if mode not in RESIZE_MODES:
+        raise ConfigError(f"dataset.resize={mode!r} is not allowed; choose from: {', '.join(RESIZE_MODES)}")
+    return mode
 
 
 class ShardSampler(Sampler[int]):

@@ -21,6 +21,8 @@ class SyntheticShapes(SegmentationDataset):
     model learn the set in a few CPU minutes while boundaries still have to follow the shape.
 
     Every sample is a pure function of (seed, split, index), so runs and DataLoader workers agree.
+    With task="binary" the same three kinds of shape are drawn but every shape is foreground (label 1),
+    for a one-channel model (num_classes: 1).
     """
 
     def __init__(
@@ -35,8 +37,9 @@ class SyntheticShapes(SegmentationDataset):
         min_side: int = 96,
         max_side: int = 160,
         seed: int = 0,
+        task: str = "multiclass",
     ) -> None:
-        super().__init__(split, num_classes, class_names, ignore_index, transforms)
+        super().__init__(split, num_classes, class_names, ignore_index, transforms, task)
         self.size = train_size if split == "train" else val_size
         self.min_side, self.max_side = min_side, max_side
         self.seed = seed
@@ -53,9 +56,11 @@ class SyntheticShapes(SegmentationDataset):
         height, width = (int(v) for v in rng.integers(self.min_side, self.max_side + 1, size=2))
         image = _textured_background(rng, height, width)
         mask = Image.new("L", (width, height), 0)
+        binary = self.task == "binary"
+        kinds = 4 if binary else self.num_classes  # binary: still circles, squares and triangles
         for _ in range(int(rng.integers(1, 4))):
-            label = int(rng.integers(1, self.num_classes)) if self.num_classes > 1 else 0
-            _draw_shape(rng, image, mask, label, min(height, width))
+            kind = int(rng.integers(1, kinds)) if kinds > 1 else 0
+            _draw_shape(rng, image, mask, kind, min(height, width), label=1 if binary else kind)
         image_t = torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1).contiguous()
         return image_t, torch.from_numpy(np.asarray(mask).copy())
 
@@ -94,12 +99,15 @@ def _fill_pattern(rng: np.random.Generator, label: int, size: tuple[int, int]) -
     return Image.fromarray(np.where(on[..., None], first, second).astype(np.uint8))
 
 
-def _draw_shape(rng: np.random.Generator, image: Image.Image, mask: Image.Image, label: int, side: int) -> None:
+def _draw_shape(
+    rng: np.random.Generator, image: Image.Image, mask: Image.Image, kind: int, side: int, label: int
+) -> None:
+    """Draw shape `kind` (1 circle, 2 square, 3 triangle) with its fill into `image`, and `label` into `mask`."""
     radius = float(rng.uniform(0.12, 0.25)) * side
     cx = float(rng.uniform(radius, image.width - radius))
     cy = float(rng.uniform(radius, image.height - radius))
     angle = float(rng.uniform(0, 2 * math.pi))
-    corners = {2: 4, 3: 3}.get(label, 0)
+    corners = {2: 4, 3: 3}.get(kind, 0)
     shape = Image.new("L", image.size, 0)
     if corners:
         points = [
@@ -110,5 +118,5 @@ def _draw_shape(rng: np.random.Generator, image: Image.Image, mask: Image.Image,
         ImageDraw.Draw(shape).polygon(points, fill=255)
     else:
         ImageDraw.Draw(shape).ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=255)
-    image.paste(_fill_pattern(rng, label, image.size), mask=shape)
+    image.paste(_fill_pattern(rng, kind, image.size), mask=shape)
     mask.paste(label, mask=shape)

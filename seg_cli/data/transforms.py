@@ -1,6 +1,9 @@
 """Paired image/mask transforms (torchvision transforms v2 on tensors).
 
 Masks are tv_tensors.Mask, so v2 resizes them nearest-neighbour and pads them with the ignore index.
+
+Two resize modes: "shorter" (the torchvision reference: the shorter side goes to a size, the aspect ratio
+is kept) and "square" (both sides go to the size, as salient-object and portrait recipes such as U2Net do).
 """
 
 from __future__ import annotations
@@ -13,6 +16,12 @@ from torchvision.transforms import v2
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+RESIZE_MODES = ("shorter", "square")
+
+
+def _check_resize(resize: str) -> None:
+    if resize not in RESIZE_MODES:
+        raise ValueError(f"resize={resize!r} is not one of {', '.join(RESIZE_MODES)}")
 
 
 def _to_normalized_float(mean: Sequence[float], std: Sequence[float]) -> list[v2.Transform]:
@@ -23,7 +32,12 @@ def _to_normalized_float(mean: Sequence[float], std: Sequence[float]) -> list[v2
 
 
 class SegmentationPresetTrain:
-    """Random resize (shorter side in scale_range x base_size), flip, crop with ignore padding, normalise."""
+    """Random resize, flip, crop with ignore padding, normalise.
+
+    resize="shorter": the shorter side is drawn from scale_range x base_size.
+    resize="square": the image becomes base_size x base_size, then (unless scale_range is [1, 1]) its side is
+    drawn from scale_range x base_size; e.g. U2Net's 320x320 then random crop 288.
+    """
 
     def __init__(
         self,
@@ -34,9 +48,15 @@ class SegmentationPresetTrain:
         scale_range: Sequence[float] = (0.5, 2.0),
         mean: Sequence[float] = IMAGENET_MEAN,
         std: Sequence[float] = IMAGENET_STD,
+        resize: str = "shorter",
     ) -> None:
+        _check_resize(resize)
         min_size, max_size = int(scale_range[0] * base_size), int(scale_range[1] * base_size)
-        steps: list[v2.Transform] = [v2.RandomResize(min_size, max_size + 1)]
+        steps: list[v2.Transform] = []
+        if resize == "square":
+            steps.append(v2.Resize((base_size, base_size)))
+        if resize == "shorter" or (min_size, max_size) != (base_size, base_size):
+            steps.append(v2.RandomResize(min_size, max_size + 1))
         if hflip_prob > 0:
             steps.append(v2.RandomHorizontalFlip(hflip_prob))
         fill = {tv_tensors.Image: 0, tv_tensors.Mask: ignore_index}
@@ -49,7 +69,10 @@ class SegmentationPresetTrain:
 
 
 class SegmentationPresetEval:
-    """Shorter side to base_size and normalise; the mask keeps its resolution unless resize_mask."""
+    """Resize (shorter side, or both sides with resize="square", to base_size) and normalise.
+
+    The mask keeps its resolution unless resize_mask.
+    """
 
     def __init__(
         self,
@@ -57,8 +80,10 @@ class SegmentationPresetEval:
         resize_mask: bool = False,
         mean: Sequence[float] = IMAGENET_MEAN,
         std: Sequence[float] = IMAGENET_STD,
+        resize: str = "shorter",
     ) -> None:
-        self.resize = v2.Resize(base_size)
+        _check_resize(resize)
+        self.resize = v2.Resize((base_size, base_size) if resize == "square" else base_size)
         self.normalize = v2.Compose(_to_normalized_float(mean, std))
         self.resize_mask = resize_mask
 

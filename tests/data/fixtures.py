@@ -1,0 +1,103 @@
+"""Tiny datasets written in the exact on-disk layouts of DUTS, HK, a custom folder and VOC + SBD.
+
+Every sample is a noisy image with a bright rectangle whose mask marks the rectangle, so a model can learn
+the sets and tests can check labels. Reusable by end-to-end CLI tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from tests.helpers import write_voc
+
+
+def _sample(index: int, size: tuple[int, int], soft: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """An RGB image and a 0..255 grey mask of a rectangle that moves with `index` (soft: a blurred edge)."""
+    h, w = size
+    rng = np.random.default_rng(index)
+    mask = np.zeros((h, w), np.uint8)
+    top, left = 2 + index % 5, 3 + index % 7
+    mask[top : top + h // 2, left : left + w // 2] = 255
+    if soft:  # matte-like: a ramp of intermediate values along the right edge
+        mask[top : top + h // 2, left + w // 2] = 200
+        mask[top : top + h // 2, left + w // 2 + 1] = 100
+    image = rng.integers(0, 120, (h, w, 3), dtype=np.uint8)
+    image[mask > 127] = (230, 220, 40)
+    return image, mask
+
+
+def write_duts(root: Path, n_train: int = 4, n_val: int = 3, size: tuple[int, int] = (36, 44)) -> Path:
+    """<root>/DUTS-TR/{DUTS-TR-Image/*.jpg, DUTS-TR-Mask/*.png} and DUTS-TE likewise; returns root."""
+    for split, count in (("TR", n_train), ("TE", n_val)):
+        base = root / f"DUTS-{split}"
+        (base / f"DUTS-{split}-Image").mkdir(parents=True, exist_ok=True)
+        (base / f"DUTS-{split}-Mask").mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            name = f"ILSVRC2012_test_{i:08d}" if split == "TE" else f"n0{i:07d}_{i}"
+            image, mask = _sample(i, size, soft=True)
+            Image.fromarray(image).save(base / f"DUTS-{split}-Image" / f"{name}.jpg", quality=95)
+            Image.fromarray(mask).save(base / f"DUTS-{split}-Mask" / f"{name}.png")
+    return root
+
+
+def write_hk(root: Path, n_train: int = 4, n_val: int = 2, size: tuple[int, int] = (40, 30)) -> Path:
+    """<root>/training/{NNNNN.png, NNNNN_matte.png} and <root>/testing/ likewise; returns root."""
+    for split, count, first in (("training", n_train, 1), ("testing", n_val, 1 + n_train)):
+        (root / split).mkdir(parents=True, exist_ok=True)
+        for i in range(first, first + count):
+            image, matte = _sample(i, size, soft=True)
+            Image.fromarray(image).save(root / split / f"{i:05d}.png")
+            Image.fromarray(matte).save(root / split / f"{i:05d}_matte.png")
+    return root
+
+
+def write_folder(
+    root: Path, n: int = 10, size: tuple[int, int] = (32, 40), mask_suffix: str = "", values: str = "0/255",
+    lists: bool = False,
+) -> Path:
+    """<root>/images/<id>.jpg with <root>/masks/<id><mask_suffix>.png; returns root.
+
+    values: "0/255" (binary masks as image editors save them), "0/1" (labels, with a 255 ignore border)
+    or "multiclass" (labels 0..2). lists: also write train.txt / val.txt (the last two ids are val).
+    """
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    (root / "masks").mkdir(parents=True, exist_ok=True)
+    ids = [f"img_{i:03d}" for i in range(n)]
+    for i, name in enumerate(ids):
+        image, grey = _sample(i, size)
+        mask = {"0/255": grey, "0/1": (grey > 127).astype(np.uint8), "multiclass": (grey > 127) * (1 + i % 2)}[values]
+        mask = mask.astype(np.uint8)
+        if values == "0/1":
+            mask[0, :] = 255  # an ignored border row
+        Image.fromarray(image).save(root / "images" / f"{name}.jpg", quality=95)
+        Image.fromarray(mask).save(root / "masks" / f"{name}{mask_suffix}.png")
+    if lists:
+        (root / "train.txt").write_text("\n".join(ids[:-2]) + "\n")
+        (root / "val.txt").write_text("\n".join(ids[-2:]) + "\n")
+    return root
+
+
+def write_voc_aug(root: Path, n_train: int = 4, n_val: int = 3, n_sbd: int = 3) -> Path:
+    """A write_voc() tree plus SBD's extra images with SegmentationClassAug label PNGs and train_aug.txt.
+
+    train_aug.txt lists the VOC train ids (their Aug masks too) and `n_sbd` SBD-only ids; returns VOCdevkit.
+    """
+    devkit = write_voc(root, n_train=n_train, n_val=n_val)
+    voc = devkit / "VOC2012"
+    aug = voc / "SegmentationClassAug"
+    aug.mkdir(exist_ok=True)
+    train_ids = (voc / "ImageSets/Segmentation/train.txt").read_text().split()
+    for name in train_ids:  # the converted set holds grey label PNGs, also for VOC's own train images
+        mask = np.asarray(Image.open(voc / "SegmentationClass" / f"{name}.png"))
+        Image.fromarray(mask.astype(np.uint8)).save(aug / f"{name}.png")
+    sbd_ids = [f"2008_{i:06d}" for i in range(n_sbd)]
+    for i, name in enumerate(sbd_ids):
+        image, grey = _sample(i, (40, 52))
+        label = (grey > 127).astype(np.uint8) * (15 + i)  # e.g. person, pottedplant, sheep
+        Image.fromarray(image).save(voc / "JPEGImages" / f"{name}.jpg", quality=95)
+        Image.fromarray(label).save(aug / f"{name}.png")
+    (voc / "ImageSets/Segmentation/train_aug.txt").write_text("\n".join(train_ids + sbd_ids) + "\n")
+    return devkit
