@@ -14,7 +14,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("seg_cli.commands.train", "train a model (default: small UNet on the built-in synthetic set)"),
     "eval": ("seg_cli.commands.evaluate", "evaluate a checkpoint (default: the newest run's best.pt)"),
     "predict": ("seg_cli.commands.predict", "write masks and overlays for image files and folders"),
+    "export": ("seg_cli.commands.export", "export a checkpoint to ONNX or TorchScript and check it against PyTorch"),
+    "info": ("seg_cli.commands.info", "parameter count and FLOPs of a model at a given input size"),
+    "data": ("seg_cli.commands.data", "check, download or preview a dataset: seg data check|download|show"),
 }
+DATA_ACTIONS = ("check", "download", "show")
 
 # Hydra flags that take a value; everything else starting with '-' is a bare switch.
 _FLAGS_WITH_VALUE = {
@@ -32,6 +36,7 @@ def usage() -> str:
         "Each command is a Hydra app: `seg train --help` shows its config groups and options,",
         "`seg train --cfg job` prints the composed config, `seg train -m optimizer.lr=0.01,0.02` sweeps.",
         "`seg predict IMG|DIR ...` takes image files and folders as positional arguments.",
+        "`seg data check|show dataset=NAME` and `seg data download voc|voc_aug|duts` take words first.",
     ]
     return "\n".join(lines)
 
@@ -81,6 +86,20 @@ def inputs_override(inputs: Sequence[str]) -> str:
     return "inputs=[" + ",".join(quote(p) for p in inputs) + "]"
 
 
+def data_overrides(words: Sequence[str]) -> list[str]:
+    """`seg data ACTION [NAME]`: the words become the overrides `action=ACTION` and `name=NAME`.
+
+    No words at all is left to the command, which says what it needs (and `seg data --help` works)."""
+    if not words:
+        return []
+    if len(words) > 2:
+        raise ValueError(f"`seg data` takes an action ({'|'.join(DATA_ACTIONS)}) and, for download, a dataset "
+                         f"name, then key=value overrides; got the words: {' '.join(words)}")
+    if words[0] not in DATA_ACTIONS:
+        raise ValueError(f"unknown action '{words[0]}'; choose from: {', '.join(DATA_ACTIONS)}")
+    return [f"action={words[0]}"] + [f"name={word}" for word in words[1:]]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
@@ -95,10 +114,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"seg: error: unknown command '{command}'; choose from: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    flags, overrides, inputs = split_arguments(args[1:], takes_inputs=command == "predict")
-    if inputs:
+    flags, overrides, inputs = split_arguments(args[1:], takes_inputs=command in ("predict", "data"))
+    if command == "data":
+        try:
+            overrides = data_overrides(inputs) + overrides
+        except ValueError as exc:
+            print(f"seg: error: {exc}", file=sys.stderr)
+            return 2
+    elif inputs:
         overrides.append(inputs_override(inputs))
-    if command in ("eval", "predict"):
+    if command in ("eval", "predict", "export"):
         overrides = checkpoint_overrides(overrides)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and "-m" not in flags and "--multirun" not in flags:
         from seg_cli.engine.distributed import shared_run_dir_overrides  # torch only under torchrun

@@ -91,6 +91,26 @@ def resolve_checkpoint(ckpt: str | None, output_root: str, name: str = "best.pt"
     return found
 
 
+def resume_config(state: dict[str, Any], cfg: DictConfig) -> DictConfig:
+    """A checkpoint's run config with the keys this command line set (`key=value`, `group=option`) on top.
+
+    `seg train train.resume=auto train.epochs=40` thus continues the earlier run with its own model,
+    dataset and optimizer, training to epoch 40.
+    """
+    if "config" not in state:
+        raise CheckpointError("the resume checkpoint holds no run config; is it a seg checkpoint?")
+    merged = OmegaConf.create(state["config"])
+    for override in HydraConfig.get().overrides.task:
+        key = override.split("=", 1)[0].lstrip("+~")
+        if key.startswith("hydra.") or "=" not in override:
+            continue
+        value = OmegaConf.select(cfg, key, default=None)
+        OmegaConf.update(merged, key, value, merge=False, force_add=True)
+    OmegaConf.update(merged, "train.resume", cfg.train.resume, merge=False)
+    OmegaConf.set_struct(merged, True)
+    return merged
+
+
 def merged_run_config(saved: dict[str, Any], cfg: DictConfig) -> dict[str, Any]:
     """The checkpoint's config with this command's `model.*` / `dataset.*` overrides on top."""
     merged = OmegaConf.merge(OmegaConf.create(saved), {"model": cfg.model, "dataset": cfg.dataset})

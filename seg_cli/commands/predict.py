@@ -52,7 +52,7 @@ def main(cfg: DictConfig) -> int:
     failed = 0
     for image_path in images:
         try:
-            rgb = load_rgb(image_path)
+            rgb = load_rgb(image_path, cfg.max_pixels)
         except DataError as exc:
             failed += 1
             log.error("%s", exc)

@@ -7,7 +7,7 @@ type or an unknown key fails at composition with the key's full name.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -22,14 +22,23 @@ class TrainLoopSchema:
     amp: bool = MISSING
     amp_dtype: str = MISSING
     eval_every: int = MISSING
-    resume: Optional[str] = MISSING
-    clip_grad_norm: Optional[float] = MISSING
+    resume: str | None = MISSING
+    clip_grad_norm: float | None = MISSING
+    accumulate_steps: int = MISSING
+    checkpoint_every: int = MISSING
+    skip_nonfinite: bool = MISSING
+    sync_bn: str = MISSING
     aux_loss_weight: float = MISSING
     aux_lr_mult: float = MISSING
     best_metric: str = MISSING
     log_every: int = MISSING
     progress: str = MISSING
     deterministic: bool = MISSING
+
+
+@dataclass
+class DataSchema:
+    on_error: str = MISSING
 
 
 @dataclass
@@ -43,6 +52,7 @@ class TrainSchema:
     seed: int = MISSING
     output_root: str = MISSING
     train: TrainLoopSchema = field(default_factory=TrainLoopSchema)
+    data: DataSchema = field(default_factory=DataSchema)
     eval: EvalSchema = field(default_factory=EvalSchema)
     model: Any = MISSING
     dataset: Any = MISSING
@@ -52,7 +62,7 @@ class TrainSchema:
 
 @dataclass
 class EvaluateSchema:
-    ckpt: Optional[str] = MISSING
+    ckpt: str | None = MISSING
     device: str = MISSING
     split: str = MISSING
     workers: int = MISSING
@@ -66,10 +76,11 @@ class EvaluateSchema:
 @dataclass
 class PredictSchema:
     inputs: list[str] = field(default_factory=list)
-    ckpt: Optional[str] = MISSING
-    out: Optional[str] = MISSING
+    ckpt: str | None = MISSING
+    out: str | None = MISSING
     device: str = MISSING
     overlay_alpha: float = MISSING
+    max_pixels: int = MISSING
     output_root: str = MISSING
     model: Any = field(default_factory=dict)
     dataset: Any = field(default_factory=dict)

@@ -14,40 +14,16 @@ from seg_cli.commands import schema
 from seg_cli.commands.common import (
     absolutize_paths,
     reports_errors,
-    require_choice,
-    require_positive,
-    resolve_checkpoint,
+    resume_config,
     run_dir,
+    search_roots,
     to_plain,
 )
-from seg_cli.errors import ConfigError
+from seg_cli.commands.validation import validate_train_config, validate_train_setup
 from seg_cli.paths import config_dir
 
 log = logging.getLogger("seg.train")
 schema.register()
-
-BEST_METRICS = ("miou", "pixel_acc", "mean_acc")
-
-
-def validate(cfg: DictConfig) -> None:
-    """Fail before any work starts, naming the key and the allowed values."""
-    t = cfg.train
-    for key in ("epochs", "batch_size", "eval_every", "log_every"):
-        require_positive(f"train.{key}", t[key])
-    require_positive("train.workers", t.workers, allow_zero=True)
-    require_positive("optimizer.lr", cfg.optimizer.get("lr"))
-    require_choice("train.amp_dtype", t.amp_dtype, ("float16", "bfloat16"))
-    require_choice("train.best_metric", t.best_metric, BEST_METRICS)
-    require_choice("train.progress", str(t.progress).lower(), ("auto", "true", "false"))
-    require_choice("eval.resolution", cfg.eval.resolution, ("original", "resized"))
-    if not (t.device in ("auto", "cpu") or str(t.device).startswith("cuda")):
-        raise ConfigError(f"train.device={t.device!r} is not allowed; choose from: auto, cpu, cuda, cuda:N")
-    d = cfg.dataset
-    require_positive("dataset.num_classes", d.num_classes)
-    require_positive("dataset.crop_size", d.crop_size)
-    require_positive("dataset.base_size", d.base_size)
-    if 0 <= d.ignore_index < d.num_classes:
-        raise ConfigError(f"dataset.ignore_index={d.ignore_index} lies inside the class range [0, {d.num_classes})")
 
 
 def show_progress(setting: str) -> bool:
@@ -55,17 +31,46 @@ def show_progress(setting: str) -> bool:
     return sys.stderr.isatty() if setting == "auto" else setting == "true"
 
 
+def find_resume_checkpoint(resume: str | None, output_root: str):
+    """The last.pt to resume from: a path, the newest under output_root for `auto`, or None."""
+    from pathlib import Path
+
+    from seg_cli.engine.checkpoint import find_newest
+    from seg_cli.errors import CheckpointError
+
+    if not resume:
+        return None
+    if resume != "auto":
+        if not Path(resume).is_file():
+            raise CheckpointError(f"train.resume={resume}: file not found")
+        return Path(resume)
+    found = find_newest(search_roots(output_root), "last.pt")
+    if found is None:
+        log.info("train.resume=auto: no last.pt under %s yet, starting fresh", output_root)
+    return found
+
+
 @hydra.main(version_base=None, config_path=config_dir(), config_name="train")
 @reports_errors
 def main(cfg: DictConfig) -> dict[str, Any]:
     absolutize_paths(cfg)
-    validate(cfg)
+    resume_path = find_resume_checkpoint(cfg.train.resume, cfg.output_root)
+    resume_state = None
+    if resume_path is not None:
+        from seg_cli.engine.checkpoint import load_checkpoint
+
+        resume_state = load_checkpoint(resume_path)
+        cfg = resume_config(resume_state, cfg)  # the run's own config, this command's overrides on top
+    validate_train_config(cfg)
+    return train(cfg, resume_state, resume_path)
+
+
+def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, Any]:
     import torch  # late: `seg train --help` must not pay for importing torch
 
     from seg_cli.data.build import build_dataset, build_eval_loader, build_train_loader
     from seg_cli.engine import distributed
-    from seg_cli.engine.checkpoint import load_checkpoint
-    from seg_cli.engine.fit import FitOptions, fit, restore_training_state
+    from seg_cli.engine.fit import FitOptions, TrainingInterrupted, fit, restore_training_state
     from seg_cli.engine.losses import SegmentationLoss
     from seg_cli.engine.optim import build_param_groups
     from seg_cli.engine.runtime import amp_dtype, grad_scaler, seed_everything
@@ -75,48 +80,61 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     t, d = config["train"], config["dataset"]
     distributed.init_distributed()
     rank, world = distributed.rank(), distributed.world_size()
-    seed_everything(cfg.seed + rank, t["deterministic"])
+    seed_everything(cfg.seed, t["deterministic"])
     device = distributed.local_device(t["device"])
     out = run_dir()
-    log.info("run dir %s | device %s | %d process(es) x batch %d = global batch %d",
-             out, device, world, t["batch_size"], world * t["batch_size"])
+    log.info("run dir %s | device %s | %d process(es) x batch %d x %d accumulation = global batch %d",
+             out, device, world, t["batch_size"], t["accumulate_steps"], world * t["batch_size"] * t["accumulate_steps"])
 
     train_set = build_dataset(d, "train", train=True)
     val_set = build_dataset(d, "val", train=False, resize_mask=cfg.eval.resolution == "resized")
+    train_set.on_error = val_set.on_error = config["data"]["on_error"]
+    model = build_model(config["model"])
+    validate_train_setup(cfg, model, (train_set, val_set), world)
+    if _use_sync_bn(t["sync_bn"], device, world):
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    model = model.to(device)
+    if world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
     pin = device.type == "cuda"
     train_loader = build_train_loader(train_set, t["batch_size"], t["workers"], cfg.seed, rank, world, pin)
     val_loader = build_eval_loader(val_set, cfg.eval.batch_size, t["workers"], rank, world, pin)
-
-    model = build_model(config["model"]).to(device)
-    if world > 1:
-        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if pin else None)
-    lr = config["optimizer"]["lr"]
-    optimizer = instantiate(cfg.optimizer)(build_param_groups(model, lr, t["aux_lr_mult"]))
-    total_steps = t["epochs"] * len(train_loader)
-    scheduler = instantiate(cfg.scheduler)(optimizer, total_steps=total_steps, steps_per_epoch=len(train_loader))
+    optimizer = instantiate(cfg.optimizer)(build_param_groups(model, config["optimizer"]["lr"], t["aux_lr_mult"]))
+    steps_per_epoch = len(train_loader) // t["accumulate_steps"]
+    scheduler = instantiate(cfg.scheduler)(optimizer, total_steps=t["epochs"] * steps_per_epoch,
+                                           steps_per_epoch=steps_per_epoch)
     dtype = amp_dtype(device, t["amp"], t["amp_dtype"])
     scaler = grad_scaler(dtype)
-
     progress = None
-    if t["resume"]:
-        name = "last.pt"
-        path = resolve_checkpoint(None if t["resume"] == "auto" else t["resume"], config["output_root"], name)
-        progress = restore_training_state(load_checkpoint(path), model, optimizer, scheduler, scaler)
-        log.info("resumed from %s at epoch %d (step %d)", path, progress.epoch, progress.global_step)
+    if resume_state is not None:
+        progress = restore_training_state(resume_state, model, optimizer, scheduler, scaler)
+        log.info("resumed from %s at epoch %d (+%d samples), step %d", resume_path, progress.epoch,
+                 progress.epoch_samples, progress.global_step)
 
     options = FitOptions(
         epochs=t["epochs"], num_classes=d["num_classes"], class_names=train_set.class_names,
         ignore_index=d["ignore_index"], eval_every=t["eval_every"], best_metric=t["best_metric"],
-        clip_grad_norm=t["clip_grad_norm"], log_every=t["log_every"], progress=show_progress(t["progress"]),
-        amp_dtype=dtype,
+        clip_grad_norm=t["clip_grad_norm"], accumulate_steps=t["accumulate_steps"],
+        skip_nonfinite=t["skip_nonfinite"], checkpoint_every=t["checkpoint_every"], log_every=t["log_every"],
+        progress=show_progress(t["progress"]), amp_dtype=dtype,
     )
     criterion = SegmentationLoss(d["ignore_index"], t["aux_loss_weight"])
-    summary = fit(model, criterion, optimizer, scheduler, scaler, train_loader, val_loader, device, out,
-                  options, config, progress)
-    log.info("done: miou %.4f (best %s %.4f at epoch %s); outputs in %s", summary.get("miou", float("nan")),
-             t["best_metric"], summary["best_value"] or float("nan"), summary["best_epoch"], out)
-    distributed.cleanup()
+    try:
+        summary = fit(model, criterion, optimizer, scheduler, scaler, train_loader, val_loader, device, out,
+                      options, config, progress)
+    except TrainingInterrupted as stop:
+        print(f"seg: {stop}; continue with: seg train train.resume=auto", file=sys.stderr)
+        sys.exit(128 + stop.signum)
+    finally:
+        distributed.cleanup()
+    log.info("done: %s %s (best %.4f at epoch %s); outputs in %s", t["best_metric"],
+             summary.get(t["best_metric"]), summary["best_value"] if summary["best_value"] is not None else float("nan"), summary["best_epoch"], out)
     return summary
 
 
-
+def _use_sync_bn(setting: str, device, world: int) -> bool:
+    setting = str(setting).lower()
+    if setting == "auto":
+        return world > 1 and device.type == "cuda"
+    return setting == "true"

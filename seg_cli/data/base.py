@@ -1,19 +1,29 @@
-"""What every dataset shares: label checking and the paired transform call."""
+"""What every dataset shares: label checks, the error policy and the seeded paired transform call."""
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
 from collections.abc import Callable, Sequence
 
 import torch
 from torch.utils.data import Dataset
 
 from seg_cli.data.io import check_labels
+from seg_cli.errors import DataError
 
 PairTransform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+ON_ERROR_CHOICES = ("raise", "skip")
+
+log = logging.getLogger(__name__)
 
 
 class SegmentationDataset(Dataset):
-    """Base class: subclasses implement `__len__`, `load_pair` and `sample_name`."""
+    """Base class: subclasses implement `__len__`, `load_pair` and `sample_name`.
+
+    Items may be requested as `index` or as `(index, seed)`: with a seed, the random transforms are
+    drawn from that seed alone (see seg_cli.data.samplers.TrainSampler).
+    """
 
     def __init__(
         self,
@@ -32,6 +42,10 @@ class SegmentationDataset(Dataset):
         self.class_names = list(class_names) if class_names else [f"class_{i}" for i in range(self.label_count)]
         self.ignore_index = ignore_index
         self.transforms = transforms
+        self.on_error = "raise"
+        # Shared with forked DataLoader workers, so the main process can report how many were skipped.
+        self._skipped = multiprocessing.Value("i", 0)
+        self._binary_notice_given = False
 
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Image as uint8 (3, H, W) and mask as uint8 (H, W), before transforms."""
@@ -41,9 +55,55 @@ class SegmentationDataset(Dataset):
         """A human-readable name of sample `index` (a file path where there is one)."""
         raise NotImplementedError
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def missing_files(self) -> list[str]:
+        """Files the dataset lists but that do not exist (cheap start-up check; override per dataset)."""
+        return []
+
+    @property
+    def skipped(self) -> int:
+        return self._skipped.value
+
+    def checked_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """`load_pair` plus the checks every sample must pass."""
         image, mask = self.load_pair(index)
+        if tuple(image.shape[-2:]) != tuple(mask.shape):
+            raise DataError(f"{self.sample_name(index)}: image is {tuple(image.shape[-2:])} "
+                            f"but its mask is {tuple(mask.shape)}")
+        if self.label_count == 2 and self.ignore_index == 255:
+            mask = self._map_binary_255(mask, index)
         check_labels(mask, self.label_count, self.ignore_index, self.sample_name(index))
-        if self.transforms is not None:
-            image, mask = self.transforms(image, mask)
         return image, mask
+
+    def _map_binary_255(self, mask: torch.Tensor, index: int) -> torch.Tensor:
+        """0/255 masks in a two-label dataset mean background/foreground, not background/ignore."""
+        if int(mask.max()) != 255 or bool(((mask != 0) & (mask != 255)).any()):
+            return mask
+        if not self._binary_notice_given:
+            log.warning("masks hold only 0 and 255 (e.g. %s): reading 255 as label 1, not as ignore",
+                        self.sample_name(index))
+            self._binary_notice_given = True
+        return (mask == 255).to(torch.uint8)
+
+    def __getitem__(self, item: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        index, seed = item if isinstance(item, tuple) else (item, None)
+        image, mask = self._first_readable(index)
+        if self.transforms is None:
+            return image, mask
+        if seed is None:
+            return self.transforms(image, mask)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return self.transforms(image, mask)
+
+    def _first_readable(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sample `index`, or with on_error=skip the next readable one (each skip is counted)."""
+        for offset in range(len(self)):
+            try:
+                return self.checked_pair((index + offset) % len(self))
+            except DataError as exc:
+                if self.on_error == "raise":
+                    raise
+                with self._skipped.get_lock():
+                    self._skipped.value += 1
+                log.warning("skipped: %s", exc)
+        raise DataError(f"no readable sample in the {self.split} split (data.on_error=skip skipped them all)")

@@ -6,9 +6,10 @@ import functools
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
+from torch.utils.data import DataLoader, Dataset
 
 from seg_cli.data.base import SegmentationDataset
+from seg_cli.data.samplers import ShardSampler, TrainSampler
 from seg_cli.data.transforms import RESIZE_MODES, SegmentationPresetEval, SegmentationPresetTrain
 from seg_cli.errors import ConfigError
 from seg_cli.utils import split_target
@@ -45,19 +46,6 @@ def resize_mode(cfg: dict[str, Any]) -> str:
     return mode
 
 
-class ShardSampler(Sampler[int]):
-    """Rank r gets indices r, r + world, ...: every sample exactly once, no padded duplicates."""
-
-    def __init__(self, length: int, rank: int, world_size: int) -> None:
-        self.indices = list(range(rank, length, world_size))
-
-    def __iter__(self):
-        return iter(self.indices)
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-
 def collate_padded(batch: list[tuple[torch.Tensor, torch.Tensor]], ignore_index: int = 255):
     """Stack images and masks of different sizes, padding images with 0 and masks with ignore_index.
 
@@ -79,19 +67,17 @@ def build_train_loader(
     dataset: Dataset, batch_size: int, workers: int, seed: int, rank: int = 0, world_size: int = 1,
     pin_memory: bool = False,
 ) -> DataLoader:
-    """Shuffled, drop-last loader; DistributedSampler under DDP (call set_epoch each epoch)."""
+    """Shuffled loader of full batches; call `loader.sampler.set_epoch(epoch, start)` each epoch."""
     if len(dataset) < batch_size * world_size:
         from seg_cli.errors import ConfigError
 
         raise ConfigError(
             f"train.batch_size={batch_size} x {world_size} process(es) exceeds the {len(dataset)} training images"
         )
-    sampler = DistributedSampler(dataset, world_size, rank, shuffle=True, seed=seed, drop_last=True)
-    generator = torch.Generator().manual_seed(seed)
+    sampler = TrainSampler(len(dataset), batch_size, seed, rank, world_size)
     return DataLoader(
         dataset, batch_size=batch_size, sampler=sampler, num_workers=workers, drop_last=True,
-        pin_memory=pin_memory, persistent_workers=workers > 0, generator=generator,
-        worker_init_fn=_seed_worker,
+        pin_memory=pin_memory, persistent_workers=workers > 0,
     )
 
 
@@ -106,15 +92,3 @@ def build_eval_loader(
         num_workers=workers, pin_memory=pin_memory, persistent_workers=workers > 0,
         collate_fn=functools.partial(collate_padded, ignore_index=ignore),
     )
-
-
-def _seed_worker(worker_id: int) -> None:
-    # torch seeds each worker from the loader's generator; numpy and random follow it for user transforms.
-    import random
-
-    import numpy as np
-
-    seed = torch.initial_seed() % 2**32
-    np.random.seed(seed)
-    random.seed(seed)
-

@@ -11,20 +11,30 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from seg_cli.errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+DEFAULT_MAX_PIXELS = 178_956_970  # Pillow's own decompression-bomb error threshold
 
 
-def load_rgb(path: str | Path) -> Image.Image:
-    """Open an image as 8-bit RGB, applying EXIF orientation (phones store rotated pixels)."""
+def load_rgb(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Open an image as 8-bit RGB, applying EXIF orientation (phones store rotated pixels).
+
+    Images over `max_pixels` are refused before decoding (a small file can claim a huge size).
+    """
     try:
         with Image.open(path) as img:
+            if img.width * img.height > max_pixels:
+                raise DataError(f"image {path} is {img.width}x{img.height}, over the limit of {max_pixels} pixels")
             img = ImageOps.exif_transpose(img)
             if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
                 img = _rescale_to_8bit(img)
             return img.convert("RGB")
     except FileNotFoundError:
         raise DataError(f"image not found: {path}") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except DataError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
         raise DataError(f"cannot read image {path}: {exc}") from None
+    except Exception as exc:  # a corrupt file can make any decoder step fail; all mean "unreadable"
+        raise DataError(f"cannot read image {path}: {type(exc).__name__}: {exc}") from None
 
 
 def _rescale_to_8bit(img: Image.Image) -> Image.Image:
@@ -52,8 +62,10 @@ def load_mask(path: str | Path) -> torch.Tensor:
             array = np.asarray(img)
     except FileNotFoundError:
         raise DataError(f"mask not found: {path}") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise DataError(f"cannot read mask {path}: {exc}") from None
+    except DataError:
+        raise
+    except Exception as exc:  # corrupt or truncated file
+        raise DataError(f"cannot read mask {path}: {type(exc).__name__}: {exc}") from None
     if array.max(initial=0) > 255:
         raise DataError(f"mask {path} has values above 255 (max {int(array.max())}); labels must fit in 8 bits")
     return torch.from_numpy(array.astype(np.uint8))

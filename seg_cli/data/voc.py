@@ -76,10 +76,8 @@ class VOCSegmentation(SegmentationDataset):
         return str(self.mask_dir / f"{self.ids[index]}.png")
 
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image = load_image(self.image_dir / f"{self.ids[index]}.jpg")
-        mask = load_mask(self.mask_dir / f"{self.ids[index]}.png")
-        if image.shape[-2:] != mask.shape:
-            raise DataError(
-                f"image {self.ids[index]}.jpg is {tuple(image.shape[-2:])} but its mask is {tuple(mask.shape)}"
-            )
-        return image, mask
+        return load_image(self.image_dir / f"{self.ids[index]}.jpg"), load_mask(self.mask_dir / f"{self.ids[index]}.png")
+
+    def missing_files(self) -> list[str]:
+        paths = [p for i in self.ids for p in (self.image_dir / f"{i}.jpg", self.mask_dir / f"{i}.png")]
+        return [str(p) for p in paths if not p.is_file()]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import time
+from datetime import datetime
 
 import torch
 import torch.distributed as dist
@@ -46,7 +46,7 @@ def local_device(requested: str) -> torch.device:
 def shared_run_dir_overrides(command: str) -> list[str]:
     """Overrides that give all ranks one Hydra run dir (rank 0's clock) and keep other ranks quiet."""
     init_distributed()
-    stamp = [time.strftime("%Y-%m-%d/%H-%M-%S") if rank() == 0 else None]
+    stamp = [datetime.now().strftime("%Y-%m-%d/%H-%M-%S-%f") if rank() == 0 else None]
     dist.broadcast_object_list(stamp, src=0)
     overrides = [f"hydra.run.dir=${{output_root}}/{command}/{stamp[0]}"]
     if rank() != 0:

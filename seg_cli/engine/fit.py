@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from torch.utils.data import DataLoader
 from seg_cli.engine import distributed
 from seg_cli.engine.checkpoint import rng_state, save_checkpoint, set_rng_state
 from seg_cli.engine.loop import evaluate, train_one_epoch
+from seg_cli.errors import SegError
 from seg_cli.metrics.confusion import format_table
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,9 @@ class FitOptions:
     eval_every: int = 1
     best_metric: str = "miou"
     clip_grad_norm: float | None = None
+    accumulate_steps: int = 1
+    skip_nonfinite: bool = False
+    checkpoint_every: int = 0  # optimizer steps between mid-epoch last.pt saves; 0 = end of epoch only
     log_every: int = 20
     progress: bool = False
     amp_dtype: torch.dtype | None = None
@@ -43,11 +49,25 @@ class FitOptions:
 class Progress:
     """Where a run stands; saved in every checkpoint so a resumed run continues from here."""
 
-    epoch: int = 0  # completed epochs
-    global_step: int = 0
+    epoch: int = 0  # the epoch in progress (== completed epochs when epoch_samples is 0)
+    epoch_samples: int = 0  # samples of this epoch already trained on, over all processes
+    global_step: int = 0  # optimizer steps
     best_value: float | None = None
     best_epoch: int | None = None
+    nonfinite_skipped: int = 0
     last_metrics: dict[str, Any] = field(default_factory=dict)
+
+
+class TrainingInterrupted(Exception):
+    """SIGINT / SIGTERM arrived; last.pt holds the state at the last finished step."""
+
+    def __init__(self, signum: int, checkpoint: Path) -> None:
+        super().__init__(f"interrupted by signal {signum}; saved {checkpoint}")
+        self.signum, self.checkpoint = signum, checkpoint
+
+
+class NonFiniteWeightsError(SegError):
+    """Weights became NaN or infinite: they are never written to a checkpoint."""
 
 
 def is_better(metric: str, value: float, best: float | None) -> bool:
@@ -87,13 +107,49 @@ def training_state(model: nn.Module, optimizer, scheduler, scaler, progress: Pro
 
 def restore_training_state(state: dict[str, Any], model: nn.Module, optimizer, scheduler, scaler) -> Progress:
     """Load what `training_state` saved; returns the run's progress."""
-    getattr(model, "module", model).load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
+    from seg_cli.errors import CheckpointError
+    from seg_cli.models.build import load_model_state
+
+    load_model_state(getattr(model, "module", model), state["model"], "the resumed checkpoint")
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+    except (ValueError, KeyError, RuntimeError) as exc:
+        raise CheckpointError(f"the resumed checkpoint's optimizer state does not fit this optimizer ({exc})") from None
     if scaler is not None and state.get("scaler"):
         scaler.load_state_dict(state["scaler"])
     set_rng_state(state["rng"])
     return Progress(**state["progress"])
+
+
+class _StopSignals:
+    """Turn SIGINT / SIGTERM into a flag the loop checks after each step (then saves and stops)."""
+
+    def __init__(self) -> None:
+        self.signum = 0
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.signum = signum
+
+    def requested(self) -> int:
+        """The signal number if any process of the run received one (all ranks stop together)."""
+        flag = torch.tensor([self.signum])
+        if distributed.world_size() > 1:
+            import torch.distributed as dist
+
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return int(flag)
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
 
 def fit(
@@ -106,42 +162,68 @@ def fit(
     main = distributed.is_main_process()
     writer = _summary_writer(run_dir) if main else None
     ckpt_dir = run_dir / "checkpoints"
+    samples_per_step = train_loader.batch_size * options.accumulate_steps * distributed.world_size()
+
+    def save(name: str) -> None:
+        if main:
+            _require_finite(model)
+            save_checkpoint(training_state(model, optimizer, scheduler, scaler, progress, config), ckpt_dir / name)
 
     def log_step(step: int, loss: float, lr: float) -> None:
         if writer is not None:
             writer.add_scalar("train/loss", loss, step)
             writer.add_scalar("train/lr", lr, step)
 
-    for epoch in range(progress.epoch, options.epochs):
-        train_loader.sampler.set_epoch(epoch)
-        mean_loss, progress.global_step = train_one_epoch(
-            model, criterion, optimizer, train_loader, scheduler, device, epoch,
-            scaler=scaler, amp_dtype=options.amp_dtype, clip_grad_norm=options.clip_grad_norm,
-            progress=options.progress and main, log_every=options.log_every, on_log=log_step,
-            start_step=progress.global_step,
-        )
-        progress.epoch = epoch + 1
-        log.info("epoch %d/%d  train loss %.4f  lr %.3e", epoch + 1, options.epochs, mean_loss,
-                 optimizer.param_groups[0]["lr"])
-        if progress.epoch % options.eval_every == 0 or progress.epoch == options.epochs:
-            metrics = _evaluate_epoch(model, val_loader, device, options, writer, progress.epoch)
-            progress.last_metrics = metrics
-            value = metrics.get(options.best_metric)
-            if is_better(options.best_metric, value, progress.best_value):
-                progress.best_value, progress.best_epoch = value, progress.epoch
-                if main:
-                    save_checkpoint(training_state(model, optimizer, scheduler, scaler, progress, config),
-                                    ckpt_dir / "best.pt")
-        if main:
-            save_checkpoint(training_state(model, optimizer, scheduler, scaler, progress, config),
-                            ckpt_dir / "last.pt")
+    with _StopSignals() as signals:
+
+        def after_step(step: int) -> bool:
+            progress.global_step = step
+            progress.epoch_samples += samples_per_step
+            if options.checkpoint_every and step % options.checkpoint_every == 0:
+                save("last.pt")
+            if signals.requested():
+                save("last.pt")
+                return True
+            return False
+
+        for epoch in range(progress.epoch, options.epochs):
+            train_loader.sampler.set_epoch(epoch, progress.epoch_samples)
+            result = train_one_epoch(
+                model, criterion, optimizer, train_loader, scheduler, device, epoch,
+                scaler=scaler, amp_dtype=options.amp_dtype, clip_grad_norm=options.clip_grad_norm,
+                accumulate_steps=options.accumulate_steps, skip_nonfinite=options.skip_nonfinite,
+                progress=options.progress and main, log_every=options.log_every, on_log=log_step,
+                after_step=after_step, start_step=progress.global_step,
+            )
+            progress.nonfinite_skipped += result.nonfinite_skipped
+            if result.stopped:
+                raise TrainingInterrupted(signals.signum, ckpt_dir / "last.pt")
+            progress.epoch, progress.epoch_samples = epoch + 1, 0
+            log.info("epoch %d/%d  train loss %.4f  lr %.3e", epoch + 1, options.epochs, result.mean_loss,
+                     optimizer.param_groups[0]["lr"])
+            if progress.epoch % options.eval_every == 0 or progress.epoch == options.epochs:
+                metrics = _evaluate_epoch(model, val_loader, device, options, writer, progress.epoch)
+                progress.last_metrics = metrics
+                value = metrics.get(options.best_metric)
+                if is_better(options.best_metric, value, progress.best_value):
+                    progress.best_value, progress.best_epoch = value, progress.epoch
+                    save("best.pt")
+            save("last.pt")
     summary = {**progress.last_metrics, "epoch": progress.epoch, "best_metric": options.best_metric,
-               "best_value": progress.best_value, "best_epoch": progress.best_epoch}
+               "best_value": progress.best_value, "best_epoch": progress.best_epoch,
+               "nonfinite_skipped": progress.nonfinite_skipped,
+               "skipped_samples": getattr(train_loader.dataset, "skipped", 0)}
     if main:
         write_json(summary, run_dir / "metrics.json")
         if writer is not None:
             writer.close()
     return summary
+
+
+def _require_finite(model: nn.Module) -> None:
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        raise NonFiniteWeightsError("weights became NaN or infinite; no checkpoint was written "
+                                    "(lower optimizer.lr or set train.clip_grad_norm)")
 
 
 def _evaluate_epoch(model, val_loader, device, options: FitOptions, writer, epoch: int) -> dict[str, Any]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +26,14 @@ class NonFiniteLossError(SegError):
     """The loss became NaN or infinite."""
 
 
+@dataclass
+class EpochResult:
+    mean_loss: float
+    global_step: int
+    nonfinite_skipped: int
+    stopped: bool  # `after_step` asked to stop (signal): the epoch is unfinished
+
+
 def train_one_epoch(
     model: nn.Module,
     criterion: nn.Module,
@@ -36,31 +46,49 @@ def train_one_epoch(
     scaler: torch.amp.GradScaler | None = None,
     amp_dtype: torch.dtype | None = None,
     clip_grad_norm: float | None = None,
+    accumulate_steps: int = 1,
+    skip_nonfinite: bool = False,
     progress: bool = False,
     log_every: int = 20,
     on_log: Callable[[int, float, float], None] | None = None,
+    after_step: Callable[[int], bool] | None = None,
     start_step: int = 0,
-) -> tuple[float, int]:
-    """Train for one pass over `loader`; returns (mean loss, global step after the epoch)."""
+) -> EpochResult:
+    """Train over `loader`, one optimizer step per `accumulate_steps` batches.
+
+    `after_step(global_step)` runs after every optimizer step (checkpointing); returning True stops.
+    """
     model.train()
-    step, loss_sum, seen, tick = start_step, 0.0, 0, time.perf_counter()
-    bar = tqdm(loader, desc=f"epoch {epoch}", disable=not progress, dynamic_ncols=True, leave=False)
-    for images, masks in bar:
+    step, loss_sum, seen, skipped, tick = start_step, 0.0, 0, 0, time.perf_counter()
+    usable = len(loader) // accumulate_steps * accumulate_steps  # whole optimizer steps only
+    bar = tqdm(total=usable, desc=f"epoch {epoch}", disable=not progress, dynamic_ncols=True, leave=False)
+    optimizer.zero_grad(set_to_none=True)
+    for i, (images, masks) in enumerate(loader):
+        if i >= usable:
+            break
         images = images.to(device, non_blocking=True)
         masks = masks.to(device, non_blocking=True).long()
-        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            loss = criterion(model(images), masks)
-        loss_value = loss.item()
-        if not math.isfinite(loss_value):
-            raise NonFiniteLossError(
-                f"loss became {loss_value} at epoch {epoch}, step {step}; lower optimizer.lr or set train.clip_grad_norm"
-            )
-        optimizer.zero_grad(set_to_none=True)
+        update = (i + 1) % accumulate_steps == 0
+        # DDP: all-reduce gradients only on the batch that completes an accumulation window.
+        sync = contextlib.nullcontext() if update or not hasattr(model, "no_sync") else model.no_sync()
+        with sync:
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                loss = criterion(model(images), masks)
+            loss_value = loss.item()
+            if math.isfinite(loss_value):
+                (scaler.scale(loss) if scaler is not None else loss).div(accumulate_steps).backward()
+                loss_sum, seen = loss_sum + loss_value, seen + 1
+            elif skip_nonfinite:
+                skipped += 1
+                log.warning("non-finite loss (%s) at epoch %d, step %d: batch skipped", loss_value, epoch, step)
+            else:
+                raise NonFiniteLossError(f"loss became {loss_value} at epoch {epoch}, step {step}; lower "
+                                         "optimizer.lr, set train.clip_grad_norm, or train.skip_nonfinite=true")
+        bar.update(1)
+        if not update:
+            continue
         if scaler is not None:
-            scaler.scale(loss).backward()
             scaler.unscale_(optimizer)  # so clipping sees true gradient norms
-        else:
-            loss.backward()
         if clip_grad_norm:
             nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
         if scaler is not None:
@@ -68,16 +96,20 @@ def train_one_epoch(
             scaler.update()
         else:
             optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
         scheduler.step()
         step += 1
-        loss_sum, seen = loss_sum + loss_value, seen + 1
         lr = optimizer.param_groups[0]["lr"]
         if progress:
-            rate = seen * images.shape[0] / (time.perf_counter() - tick)
+            rate = (i + 1) * images.shape[0] / (time.perf_counter() - tick)
             bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{lr:.2e}", img_s=f"{rate:.1f}")
         if step % log_every == 0 and on_log is not None:
             on_log(step, loss_value, lr)
-    return loss_sum / max(seen, 1), step
+        if after_step is not None and after_step(step):
+            bar.close()
+            return EpochResult(loss_sum / max(seen, 1), step, skipped, stopped=True)
+    bar.close()
+    return EpochResult(loss_sum / max(seen, 1), step, skipped, stopped=False)
 
 
 @torch.inference_mode()

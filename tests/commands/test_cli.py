@@ -178,5 +178,5 @@ def test_labels_outside_the_class_range_name_the_file(tmp_path):
                      "dataset.class_names=[a,b]", "train.batch_size=2", "train.workers=0",
                      "dataset.base_size=32", "dataset.crop_size=32", cwd=tmp_path)
     assert result.returncode == 1
-    assert "2007_000001.png has label values [2] outside [0, 2)" in result.stderr
+    assert "2007_000002.png has label values [3] outside [0, 2)" in result.stderr
     assert "Traceback" not in result.stderr

@@ -1,0 +1,86 @@
+"""`seg export`: a checkpoint as ONNX or TorchScript with dynamic batch/height/width, checked against PyTorch."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from seg_cli.commands import tools_schema
+from seg_cli.commands.common import absolutize_paths, reports_errors, require_choice, require_positive, run_dir
+from seg_cli.commands.evaluate import load_trained_model
+from seg_cli.errors import SegError, one_line
+from seg_cli.paths import config_dir
+
+log = logging.getLogger("seg.export")
+tools_schema.register()
+
+FORMATS = ("onnx", "torchscript")  # the library's list, repeated so validation needs no torch import
+
+
+def validate(cfg: DictConfig) -> None:
+    require_choice("format", cfg.format, FORMATS)
+    require_choice("onnx_exporter", cfg.onnx_exporter, ("auto", "dynamo", "legacy"))
+    require_positive("batch_size", cfg.batch_size)
+    require_positive("tolerance", cfg.tolerance, allow_zero=True)
+    for key in ("height", "width", "opset"):
+        if cfg[key] is not None:
+            require_positive(key, cfg[key])
+
+
+@hydra.main(version_base=None, config_path=config_dir(), config_name="export")
+@reports_errors
+def main(cfg: DictConfig) -> float:
+    absolutize_paths(cfg)
+    validate(cfg)
+    import torch  # late: `seg export --help` must not pay for importing torch
+
+    from seg_cli.export import exporters as ex
+
+    exporter = ex.choose_onnx_exporter(cfg.onnx_exporter) if cfg.format == "onnx" else "trace"
+    missing = ex.missing_packages(cfg.format, exporter)
+    if missing:
+        raise SegError(f"format=onnx needs {', '.join(missing)}: pip install 'seg-cli[export]'")
+    model, config, ckpt, _ = load_trained_model(cfg.ckpt, cfg.output_root, "cpu", cfg)
+    base = config["dataset"].get("base_size")
+    height, width = cfg.height or base, cfg.width or base
+    model = ex.LogitsOnly(model).eval()
+    out = Path(cfg.out) if cfg.out else run_dir() / f"model{ex.SUFFIXES[cfg.format]}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sample = torch.randn(cfg.batch_size, 3, height, width, generator=torch.Generator().manual_seed(0))
+    metadata = ex.model_metadata(config)
+    how = ex.describe_exporter(cfg.format, exporter)
+    log.info("exporting %s with %s to %s", ckpt, how, out)
+    try:
+        if cfg.format == "onnx":
+            ex.export_onnx(model, sample, out, cfg.opset, exporter)
+            opset = ex.add_onnx_metadata(out, metadata)
+            from seg_cli.export.onnx_runtime import OnnxSegmenter
+
+            run, kind = OnnxSegmenter(out, providers=["CPUExecutionProvider"]), f"ONNX opset {opset}"
+        else:
+            ex.export_torchscript(model, sample, out, metadata)
+            run, kind = ex.load_torchscript(out), "TorchScript"
+    except SegError:
+        raise
+    except Exception as exc:  # exporters fail in many ways; the details go to a file, one line to the user
+        details = run_dir() / "export_error.txt"
+        details.write_text(traceback.format_exc())
+        hint = "onnx_exporter=legacy or format=torchscript" if cfg.format == "onnx" else "format=onnx"
+        raise SegError(f"{cfg.format} export failed: {one_line(exc)[:300]} (details in {details}; "
+                       f"try {hint})") from None
+    shapes = ex.check_shapes(cfg.batch_size, height, width)
+    differences = ex.max_abs_differences(model, run, shapes)
+    worst = max(differences)
+    print(f"seg export: wrote {out} ({kind}, {how}; input '{ex.INPUT_NAME}' float32 "
+          f"[batch, 3, height, width] -> '{ex.OUTPUT_NAME}' [batch, {config['model'].get('num_classes')}, "
+          f"height, width])")
+    measured = ", ".join(f"{d:.2e} on {'x'.join(map(str, s))}" for d, s in zip(differences, shapes))
+    print(f"seg export: max |{cfg.format} - pytorch| = {worst:.2e} ({measured}; tolerance {cfg.tolerance:g})")
+    if not worst <= cfg.tolerance:  # `not <=` so that NaN fails too
+        raise SegError(f"the exported model differs from PyTorch by {worst:.3g} > tolerance={cfg.tolerance:g}; "
+                       f"the file is kept at {out} for inspection")
+    return worst

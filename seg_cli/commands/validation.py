@@ -1,0 +1,76 @@
+"""Checks that run before any work starts: each failure names the key and what is allowed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from omegaconf import DictConfig
+
+from seg_cli.commands.common import require_choice, require_positive
+from seg_cli.errors import ConfigError, DataError
+
+log = logging.getLogger("seg.train")
+
+BEST_METRICS = ("miou", "pixel_acc", "mean_acc")
+MIN_CROP = 16  # below this the 8x/16x/32x down-sampling models have nothing left to classify
+
+
+def validate_train_config(cfg: DictConfig) -> None:
+    """Types are checked by the schema; this checks ranges and choices."""
+    t = cfg.train
+    for key in ("epochs", "batch_size", "eval_every", "log_every", "accumulate_steps"):
+        require_positive(f"train.{key}", t[key])
+    require_positive("train.workers", t.workers, allow_zero=True)
+    require_positive("train.checkpoint_every", t.checkpoint_every, allow_zero=True)
+    require_positive("optimizer.lr", cfg.optimizer.get("lr"))
+    if t.clip_grad_norm is not None:
+        require_positive("train.clip_grad_norm", t.clip_grad_norm)
+    require_choice("train.amp_dtype", t.amp_dtype, ("float16", "bfloat16"))
+    require_choice("train.best_metric", t.best_metric, BEST_METRICS)
+    require_choice("train.progress", str(t.progress).lower(), ("auto", "true", "false"))
+    require_choice("train.sync_bn", str(t.sync_bn).lower(), ("auto", "true", "false"))
+    require_choice("data.on_error", cfg.data.on_error, ("raise", "skip"))
+    require_choice("eval.resolution", cfg.eval.resolution, ("original", "resized"))
+    require_positive("eval.batch_size", cfg.eval.batch_size)
+    if not (t.device in ("auto", "cpu") or str(t.device).startswith("cuda")):
+        raise ConfigError(f"train.device={t.device!r} is not allowed; choose from: auto, cpu, cuda, cuda:N")
+    validate_dataset_config(cfg.dataset)
+
+
+def validate_dataset_config(d: DictConfig) -> None:
+    require_positive("dataset.num_classes", d.num_classes)
+    require_positive("dataset.base_size", d.base_size)
+    labels = 2 if d.get("task", "multiclass") == "binary" else d.num_classes
+    if 0 <= d.ignore_index < labels:
+        raise ConfigError(f"dataset.ignore_index={d.ignore_index} lies inside the class range [0, {labels})")
+    names = d.get("class_names")
+    if names is not None and len(names) != labels:
+        raise ConfigError(f"dataset.class_names has {len(names)} names but the dataset has {labels} labels")
+    if d.crop_size < MIN_CROP:
+        raise ConfigError(f"dataset.crop_size={d.crop_size} is too small; use at least {MIN_CROP}")
+    largest = d.get("scale_range", [0.5, 2.0])[1] * d.base_size
+    if d.crop_size > 4 * largest:
+        raise ConfigError(f"dataset.crop_size={d.crop_size} is far larger than the resized images "
+                          f"(at most {largest:.0f} px): crops would be mostly padding")
+
+
+def validate_train_setup(cfg: DictConfig, model: Any, datasets: Sequence[Any], world_size: int) -> None:
+    """Checks that need the built model and datasets (cheap: no full pass over the data)."""
+    from torch import nn
+
+    per_process = cfg.train.batch_size
+    has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    sync = str(cfg.train.sync_bn).lower() == "true" or (str(cfg.train.sync_bn).lower() == "auto" and world_size > 1)
+    if has_bn and (per_process if not sync else per_process * world_size) < 2:
+        raise ConfigError("train.batch_size=1 with a BatchNorm model: batch statistics of one image are "
+                          "degenerate; use train.batch_size>=2 (accumulation does not help BatchNorm)")
+    for dataset in datasets:
+        if len(dataset) == 0:
+            raise DataError(f"the {dataset.split} split is empty")
+        missing = dataset.missing_files()
+        if missing:
+            raise DataError(f"{len(missing)} file(s) listed in the {dataset.split} split do not exist, "
+                            f"e.g. {', '.join(missing[:3])}; run `seg data check` for a full report")
+        dataset.checked_pair(0)  # fails fast on unreadable files or labels outside the class range

@@ -1,0 +1,180 @@
+"""Export a trained model with dynamic batch, height and width, and compare the export with PyTorch.
+
+The exported graph takes `image`, a float32 (N, 3, H, W) batch normalised as in training, and returns
+`logits`, float32 (N, C, H, W). Metadata (class names, normalisation, eval size) travels inside the
+file: ONNX `metadata_props["seg"]`, TorchScript extra file `seg.json`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import inspect
+import json
+import logging
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from seg_cli.errors import SegError, one_line
+
+INPUT_NAME = "image"
+OUTPUT_NAME = "logits"
+DYNAMIC_AXES = {0: "batch", 2: "height", 3: "width"}
+FORMATS = ("onnx", "torchscript")
+ONNX_EXPORTERS = ("auto", "dynamo", "legacy")
+SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
+# Loggers of the exporter's own passes: dozens of INFO lines per export that the user cannot act on.
+_CHATTY_LOGGERS = ("onnxscript", "onnx_ir", "torch.onnx", "torch.export", "torch._dynamo")
+
+
+class LogitsOnly(nn.Module):
+    """The model with one output, the main logits: torchvision's {"out", "aux"} dict becomes "out"."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        if getattr(model, "aux_classifier", None) is not None:
+            # torchvision skips a None aux head, so the export carries no dead branch; "out" is unchanged.
+            model.aux_classifier = None
+        self.model = model
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        out = self.model(image)
+        return out["out"] if isinstance(out, dict) else out
+
+
+def choose_onnx_exporter(requested: str) -> str:
+    """`dynamo` (torch.export-based, the default since PyTorch 2.9) when this torch has it and onnxscript
+    is installed, else `legacy` (the TorchScript-based exporter of older PyTorch)."""
+    if requested != "auto":
+        return requested
+    has_dynamo = "dynamo" in inspect.signature(torch.onnx.export).parameters
+    return "dynamo" if has_dynamo and importlib.util.find_spec("onnxscript") else "legacy"
+
+
+def missing_packages(fmt: str, exporter: str) -> list[str]:
+    """Python packages the export and its check need but are not installed."""
+    if fmt != "onnx":
+        return []
+    needed = ["onnx", "onnxruntime"] + (["onnxscript"] if exporter == "dynamo" else [])
+    return [name for name in needed if importlib.util.find_spec(name) is None]
+
+
+def export_onnx(model: nn.Module, sample: torch.Tensor, path: Path, opset: int | None, exporter: str) -> None:
+    """Write `model` as ONNX with dynamic batch, height and width (one file, weights inside)."""
+    common = {"input_names": [INPUT_NAME], "output_names": [OUTPUT_NAME], "opset_version": opset}
+    with warnings.catch_warnings(), torch.no_grad(), _quiet_exporter_logs():
+        warnings.simplefilter("ignore")  # exporter chatter (deprecations, constant folding) is not the user's
+        if exporter == "dynamo":
+            dims = {axis: torch.export.Dim(name) for axis, name in DYNAMIC_AXES.items()}
+            torch.onnx.export(model, (sample,), str(path), dynamo=True, dynamic_shapes={INPUT_NAME: dims},
+                              external_data=False, verbose=False, **common)
+        else:
+            legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+            axes = {INPUT_NAME: DYNAMIC_AXES, OUTPUT_NAME: DYNAMIC_AXES}
+            torch.onnx.export(model, (sample,), str(path), dynamic_axes=axes, do_constant_folding=True,
+                              **legacy, **{**common, "opset_version": opset or 17})
+
+
+@contextlib.contextmanager
+def _quiet_exporter_logs() -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in _CHATTY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def describe_exporter(fmt: str, exporter: str) -> str:
+    """How the file was made, in the words of the PyTorch API that made it."""
+    if fmt == "torchscript":
+        return "torch.jit.trace"
+    return f"torch.onnx.export(dynamo={exporter == 'dynamo'})"
+
+
+def add_onnx_metadata(path: Path, metadata: dict[str, Any]) -> int:
+    """Store `metadata` as JSON under metadata_props["seg"]; returns the file's ONNX opset."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    kept = [p for p in proto.metadata_props if p.key != "seg"]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(kept)
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = "seg", json.dumps(metadata)
+    onnx.save(proto, str(path))
+    return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
+def export_torchscript(model: nn.Module, sample: torch.Tensor, path: Path, metadata: dict[str, Any]) -> None:
+    """Trace `model` (sizes are recorded as operations, so H and W stay free) and save it with metadata."""
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated upstream; still supported
+        traced = torch.jit.trace(model, sample, check_trace=False)
+        torch.jit.save(traced, str(path), _extra_files={"seg.json": json.dumps(metadata)})
+
+
+def load_torchscript(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """A numpy-in, numpy-out runner of a TorchScript export (on the CPU)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        module = torch.jit.load(str(path), map_location="cpu")
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return module(torch.from_numpy(batch)).numpy()
+
+    return run
+
+
+def check_shapes(batch: int, height: int, width: int) -> list[tuple[int, int, int, int]]:
+    """The export's own input shape and a second, odd one with another batch size: an export that
+    silently fixed a dimension fails on the second."""
+    return [(batch, 3, height, width), (batch + 1, 3, height * 3 // 4 + 1, width * 5 // 4 + 1)]
+
+
+def max_abs_differences(
+    model: nn.Module, run: Callable[[np.ndarray], np.ndarray], shapes: Sequence[tuple[int, ...]], seed: int = 0
+) -> list[float]:
+    """max |run(x) - model(x)| for a random normalised batch x of each shape."""
+    generator = torch.Generator().manual_seed(seed)
+    differences = []
+    for shape in shapes:
+        batch = torch.randn(shape, generator=generator)
+        with torch.no_grad():
+            expected = model(batch).float().numpy()
+        try:
+            got = run(batch.numpy())
+        except Exception as exc:  # onnxruntime and TorchScript raise their own error types
+            raise SegError(f"the exported model fails on an input of shape {list(shape)}: {one_line(exc)}") from None
+        if got.shape != expected.shape:
+            raise SegError(f"the exported model returns shape {list(got.shape)} for input {list(shape)}; "
+                           f"PyTorch returns {list(expected.shape)}")
+        differences.append(float(np.abs(got.astype(np.float32) - expected).max()))
+    return differences
+
+
+def model_metadata(config: dict[str, Any]) -> dict[str, Any]:
+    """What a consumer of the exported file needs to prepare images and read the logits."""
+    from seg_cli.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+
+    d = config["dataset"]
+    task = d.get("task", "multiclass")
+    labels = 2 if task == "binary" else d["num_classes"]
+    return {
+        "input": f"{INPUT_NAME}: float32 (N, 3, H, W), RGB / 255 normalised with mean and std",
+        "output": f"{OUTPUT_NAME}: float32 (N, num_classes, H, W)",
+        "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD),
+        "num_classes": d["num_classes"], "task": task, "ignore_index": d.get("ignore_index", 255),
+        "class_names": d.get("class_names") or [f"class_{i}" for i in range(labels)],
+        "base_size": d.get("base_size"), "model": config["model"].get("_target_"),
+    }

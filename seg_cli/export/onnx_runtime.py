@@ -1,0 +1,50 @@
+"""Run an ONNX file written by `seg export format=onnx` with onnxruntime (the `export` extra)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seg_cli.errors import CheckpointError, SegError, one_line
+
+
+class OnnxSegmenter:
+    """Logits for a normalised image batch, from an exported model.
+
+    `OnnxSegmenter(path)(batch)` takes float32 (N, 3, H, W) (RGB / 255, normalised with the training
+    mean and std, as `SegmentationPresetEval` produces) and returns float32 logits (N, C, H, W).
+    `metadata` holds what `seg export` stored: class names, mean, std, base_size, task.
+    """
+
+    def __init__(self, model_file: str | Path, providers: Sequence[str] | None = None) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise SegError("running ONNX models needs onnxruntime: pip install 'seg-cli[export]'") from None
+        path = Path(model_file)
+        if not path.is_file():
+            raise CheckpointError(f"model_file={model_file}: file not found")
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only: onnxruntime's warnings are not the user's to act on
+        try:
+            # Default: every provider this onnxruntime build has, best first (CUDA before CPU).
+            self.session = ort.InferenceSession(str(path), options, providers=providers or ort.get_available_providers())
+        except Exception as exc:  # onnxruntime raises its own Fail / InvalidGraph / InvalidProtobuf types
+            raise CheckpointError(f"{path} is not a loadable ONNX model: {one_line(exc)}") from None
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1:
+            raise CheckpointError(f"{path} has {len(inputs)} inputs; a seg export has one, the image batch")
+        self.input_name = inputs[0].name
+        self.path = path
+        custom = self.session.get_modelmeta().custom_metadata_map
+        self.metadata: dict[str, Any] = json.loads(custom["seg"]) if "seg" in custom else {}
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        """Logits (N, C, H, W) for a (N, 3, H, W) batch; any batch size and image size."""
+        if batch.ndim != 4 or batch.shape[1] != 3:
+            raise ValueError(f"expected a (N, 3, H, W) batch, got shape {tuple(batch.shape)}")
+        return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
