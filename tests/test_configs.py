@@ -37,9 +37,9 @@ def test_every_option_composes_and_resolves(group, option):
     cfg = compose_train(*overrides)
     plain = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     assert plain["model"]["num_classes"] == plain["dataset"]["num_classes"]
-    from seg_cli.commands.train import validate
+    from seg_cli.commands.validation import validate_train_config
 
-    validate(cfg)
+    validate_train_config(cfg)
 
 
 @pytest.mark.parametrize("option", options("experiment"))

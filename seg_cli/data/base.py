@@ -45,7 +45,7 @@ class SegmentationDataset(Dataset):
         self.on_error = "raise"
         # Shared with forked DataLoader workers, so the main process can report how many were skipped.
         self._skipped = multiprocessing.Value("i", 0)
-        self._binary_notice_given = False
+        self._zero_255_masks: bool | None = None  # decided by the first mask with foreground
 
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Image as uint8 (3, H, W) and mask as uint8 (H, W), before transforms."""
@@ -75,14 +75,17 @@ class SegmentationDataset(Dataset):
         return image, mask
 
     def _map_binary_255(self, mask: torch.Tensor, index: int) -> torch.Tensor:
-        """0/255 masks in a two-label dataset mean background/foreground, not background/ignore."""
-        if int(mask.max()) != 255 or bool(((mask != 0) & (mask != 255)).any()):
-            return mask
-        if not self._binary_notice_given:
-            log.warning("masks hold only 0 and 255 (e.g. %s): reading 255 as label 1, not as ignore",
-                        self.sample_name(index))
-            self._binary_notice_given = True
-        return (mask == 255).to(torch.uint8)
+        """0/255 masks in a two-label dataset mean background/foreground, not background/ignore.
+
+        Decided once per dataset, from the first mask with non-zero values, so a 0/1/255 mask whose
+        image happens to have no foreground is not misread.
+        """
+        if self._zero_255_masks is None and bool(mask.any()):
+            self._zero_255_masks = int(mask.max()) == 255 and not bool(((mask != 0) & (mask != 255)).any())
+            if self._zero_255_masks:
+                log.warning("masks hold only 0 and 255 (e.g. %s): reading 255 as label 1, not as ignore",
+                            self.sample_name(index))
+        return (mask == 255).to(torch.uint8) if self._zero_255_masks else mask
 
     def __getitem__(self, item: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         index, seed = item if isinstance(item, tuple) else (item, None)

@@ -1,6 +1,11 @@
 import torch
 
-from seg_cli.data.transforms import IMAGENET_MEAN, IMAGENET_STD, SegmentationPresetEval, SegmentationPresetTrain
+from seg_cli.data.transforms import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    SegmentationPresetEval,
+    SegmentationPresetTrain,
+)
 
 
 def coded_pair(h: int, w: int) -> tuple[torch.Tensor, torch.Tensor]:
