@@ -52,7 +52,7 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     from seg_cli.engine import distributed
     from seg_cli.engine.fit import write_json
     from seg_cli.engine.loop import evaluate
-    from seg_cli.metrics.confusion import format_table
+    from seg_cli.metrics.scorers import build_scorer
 
     distributed.init_distributed()
     model, config, path, device = load_trained_model(cfg.ckpt, cfg.output_root, cfg.device, cfg)
@@ -61,10 +61,11 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     loader = build_eval_loader(dataset, cfg.eval.batch_size, cfg.workers, distributed.rank(),
                                distributed.world_size(), pin_memory=device.type == "cuda")
     log.info("evaluating %s on %d %s images (%s resolution)", path, len(dataset), cfg.split, cfg.eval.resolution)
-    confmat = evaluate(model, loader, device, d["num_classes"], d["ignore_index"])
-    metrics = {**confmat.compute(dataset.class_names), "checkpoint": str(path), "split": cfg.split}
+    scorer = build_scorer(d.get("task", "multiclass"), d["num_classes"], d["ignore_index"], dataset.class_names, device)
+    evaluate(model, loader, device, d["num_classes"], d["ignore_index"], scorer=scorer)
+    metrics = {**scorer.compute(), "checkpoint": str(path), "split": cfg.split}
     if distributed.is_main_process():
-        log.info("\n%s", format_table(metrics))
+        log.info("\n%s", scorer.format(metrics))
         write_json(metrics, run_dir() / "metrics.json")
         log.info("metrics written to %s", run_dir() / "metrics.json")
     distributed.cleanup()

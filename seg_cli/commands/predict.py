@@ -1,4 +1,4 @@
-"""`seg predict IMG|DIR ...`: masks and overlays at each image's own resolution."""
+"""`seg predict IMG|DIR ...`: masks and overlays (binary tasks: probability, mask, cut-out) per image."""
 
 from __future__ import annotations
 
@@ -28,6 +28,28 @@ def output_stem(image: Path, inputs: list[str], out_dir: Path) -> Path:
     return out_dir / image.stem
 
 
+def save_outputs(stem: Path, rgb, logits, task: str, overlay_alpha: float) -> None:
+    """Multi-class: <stem>.png (palette) + <stem>_overlay.jpg; binary: _prob.png, .png (0/255), _cutout.png."""
+    import numpy as np
+    from PIL import Image
+
+    from seg_cli.data.palette import overlay, palette_image
+
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    if task == "binary":
+        prob = logits[0, 0].float().sigmoid().cpu().numpy()
+        prob8 = (prob * 255).round().astype(np.uint8)
+        Image.fromarray(prob8, mode="L").save(stem.with_name(stem.name + "_prob.png"))
+        Image.fromarray(np.where(prob >= 0.5, 255, 0).astype(np.uint8), mode="L").save(stem.with_name(stem.name + ".png"))
+        cutout = rgb.convert("RGBA")
+        cutout.putalpha(Image.fromarray(prob8, mode="L"))
+        cutout.save(stem.with_name(stem.name + "_cutout.png"))
+        return
+    mask = logits.argmax(1)[0].cpu().numpy().astype(np.uint8)
+    palette_image(mask).save(stem.with_name(stem.name + ".png"))
+    overlay(rgb, mask, overlay_alpha).save(stem.with_name(stem.name + "_overlay.jpg"), quality=90)
+
+
 @hydra.main(version_base=None, config_path=config_dir(), config_name="predict")
 @reports_errors
 def main(cfg: DictConfig) -> int:
@@ -37,16 +59,16 @@ def main(cfg: DictConfig) -> int:
     import numpy as np
     import torch
 
+    from seg_cli.data.build import build_eval_transform
     from seg_cli.data.io import list_images, load_rgb
-    from seg_cli.data.palette import overlay, palette_image
-    from seg_cli.data.transforms import SegmentationPresetEval
     from seg_cli.models.build import model_outputs
 
     images = list_images(list(cfg.inputs))
     if not images:
         raise DataError(f"no image files found in {', '.join(cfg.inputs)}")
     model, config, path, device = load_trained_model(cfg.ckpt, cfg.output_root, cfg.device, cfg)
-    transform = SegmentationPresetEval(config["dataset"]["base_size"])
+    transform = build_eval_transform(config["dataset"])
+    task = config["dataset"].get("task", "multiclass")
     out_dir = Path(cfg.out) if cfg.out else run_dir()
     log.info("predicting %d image(s) with %s", len(images), path)
     failed = 0
@@ -57,19 +79,14 @@ def main(cfg: DictConfig) -> int:
             failed += 1
             log.error("%s", exc)
             continue
-        tensor = torch.from_numpy(np.asarray(rgb).copy()).permute(2, 0, 1)
-        batch = transform(tensor)[0].unsqueeze(0).to(device)
+        batch = transform(torch.from_numpy(np.asarray(rgb).copy()).permute(2, 0, 1))[0].unsqueeze(0).to(device)
         with torch.inference_mode():
             logits = model_outputs(model(batch))["out"].float()
             logits = torch.nn.functional.interpolate(logits, size=(rgb.height, rgb.width), mode="bilinear",
                                                      align_corners=False)
-            mask = logits.argmax(1)[0].to(torch.uint8).cpu().numpy()
-        stem = output_stem(image_path, list(cfg.inputs), out_dir)
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        palette_image(mask).save(stem.with_name(stem.name + ".png"))
-        overlay(rgb, mask, cfg.overlay_alpha).save(stem.with_name(stem.name + "_overlay.jpg"), quality=90)
+        save_outputs(output_stem(image_path, list(cfg.inputs), out_dir), rgb, logits, task, cfg.overlay_alpha)
     written = len(images) - failed
-    print(f"seg predict: wrote {written} mask(s) and overlay(s) to {out_dir}")
+    print(f"seg predict: wrote predictions for {written} image(s) to {out_dir}")
     if failed:
         print(f"seg predict: {failed} of {len(images)} input(s) could not be read (see above)", file=sys.stderr)
         sys.exit(1)

@@ -58,6 +58,7 @@ class TrainSchema:
     dataset: Any = MISSING
     optimizer: Any = MISSING
     scheduler: Any = MISSING
+    loss: Any = MISSING
 
 
 @dataclass

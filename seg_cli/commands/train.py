@@ -71,10 +71,11 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
     from seg_cli.data.build import build_dataset, build_eval_loader, build_train_loader
     from seg_cli.engine import distributed
     from seg_cli.engine.fit import FitOptions, TrainingInterrupted, fit, restore_training_state
-    from seg_cli.engine.losses import SegmentationLoss
     from seg_cli.engine.optim import build_param_groups
     from seg_cli.engine.runtime import amp_dtype, grad_scaler, seed_everything
+    from seg_cli.metrics.scorers import resolve_best_metric
     from seg_cli.models.build import build_model
+    from seg_cli.utils import split_target
 
     config = to_plain(cfg)
     t, d = config["train"], config["dataset"]
@@ -112,14 +113,17 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
         log.info("resumed from %s at epoch %d (+%d samples), step %d", resume_path, progress.epoch,
                  progress.epoch_samples, progress.global_step)
 
+    task = d.get("task", "multiclass")
     options = FitOptions(
         epochs=t["epochs"], num_classes=d["num_classes"], class_names=train_set.class_names,
-        ignore_index=d["ignore_index"], eval_every=t["eval_every"], best_metric=t["best_metric"],
+        ignore_index=d["ignore_index"], task=task, eval_every=t["eval_every"],
+        best_metric=resolve_best_metric(task, t["best_metric"]),
         clip_grad_norm=t["clip_grad_norm"], accumulate_steps=t["accumulate_steps"],
         skip_nonfinite=t["skip_nonfinite"], checkpoint_every=t["checkpoint_every"], log_every=t["log_every"],
         progress=show_progress(t["progress"]), amp_dtype=dtype,
     )
-    criterion = SegmentationLoss(d["ignore_index"], t["aux_loss_weight"])
+    loss_builder, loss_kwargs = split_target(config["loss"])
+    criterion = loss_builder(**loss_kwargs)
     try:
         summary = fit(model, criterion, optimizer, scheduler, scaler, train_loader, val_loader, device, out,
                       options, config, progress)
@@ -128,8 +132,8 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
         sys.exit(128 + stop.signum)
     finally:
         distributed.cleanup()
-    log.info("done: %s %s (best %.4f at epoch %s); outputs in %s", t["best_metric"],
-             summary.get(t["best_metric"]), summary["best_value"] if summary["best_value"] is not None else float("nan"), summary["best_epoch"], out)
+    log.info("done: %s %s (best %.4f at epoch %s); outputs in %s", options.best_metric,
+             summary.get(options.best_metric), summary["best_value"] if summary["best_value"] is not None else float("nan"), summary["best_epoch"], out)
     return summary
 
 

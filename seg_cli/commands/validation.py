@@ -10,10 +10,10 @@ from omegaconf import DictConfig
 
 from seg_cli.commands.common import require_choice, require_positive
 from seg_cli.errors import ConfigError, DataError
+from seg_cli.metrics.scorers import BEST_METRICS
 
 log = logging.getLogger("seg.train")
 
-BEST_METRICS = ("miou", "pixel_acc", "mean_acc")
 MIN_CROP = 16  # below this the 8x/16x/32x down-sampling models have nothing left to classify
 
 
@@ -28,7 +28,10 @@ def validate_train_config(cfg: DictConfig) -> None:
     if t.clip_grad_norm is not None:
         require_positive("train.clip_grad_norm", t.clip_grad_norm)
     require_choice("train.amp_dtype", t.amp_dtype, ("float16", "bfloat16"))
-    require_choice("train.best_metric", t.best_metric, BEST_METRICS)
+    task = cfg.dataset.get("task", "multiclass")
+    require_choice("dataset.task", task, tuple(BEST_METRICS))
+    require_choice("train.best_metric", t.best_metric, ("auto", *BEST_METRICS[task]))
+    validate_loss(cfg.loss, task)
     require_choice("train.progress", str(t.progress).lower(), ("auto", "true", "false"))
     require_choice("train.sync_bn", str(t.sync_bn).lower(), ("auto", "true", "false"))
     require_choice("data.on_error", cfg.data.on_error, ("raise", "skip"))
@@ -39,10 +42,24 @@ def validate_train_config(cfg: DictConfig) -> None:
     validate_dataset_config(cfg.dataset)
 
 
+def validate_loss(loss: DictConfig, task: str) -> None:
+    """A binary loss on a multi-class dataset (or the reverse) fails now, not at the first step."""
+    from seg_cli.utils import import_target
+
+    loss_task = getattr(import_target(loss._target_), "task", None)
+    if loss_task is not None and loss_task != task:
+        raise ConfigError(f"loss {loss._target_.rsplit('.', 1)[-1]} is for {loss_task} tasks but dataset.task={task}; "
+                          "use loss=auto")
+
+
 def validate_dataset_config(d: DictConfig) -> None:
     require_positive("dataset.num_classes", d.num_classes)
     require_positive("dataset.base_size", d.base_size)
-    labels = 2 if d.get("task", "multiclass") == "binary" else d.num_classes
+    binary = d.get("task", "multiclass") == "binary"
+    if binary and d.num_classes != 1:
+        raise ConfigError(f"dataset.num_classes={d.num_classes} with dataset.task=binary; binary models have one "
+                          "output channel: set dataset.num_classes=1")
+    labels = 2 if binary else d.num_classes
     if 0 <= d.ignore_index < labels:
         raise ConfigError(f"dataset.ignore_index={d.ignore_index} lies inside the class range [0, {labels})")
     names = d.get("class_names")

@@ -72,6 +72,8 @@ class BinarySegmentationLoss(nn.Module):
         aux_weight: weight of the BCE on a torchvision 'aux' head, when the model has one.
     """
 
+    task = "binary"
+
     def __init__(
         self,
         ignore_index: int = 255,
@@ -108,6 +110,8 @@ class DiceCrossEntropyLoss(nn.Module):
     The recipe of UNet on DRIVE-style data, where thin foreground structures make plain
     cross-entropy favour the background.
     """
+
+    task = "multiclass"
 
     def __init__(self, ignore_index: int = 255, dice_weight: float = 1.0, aux_weight: float = 0.5) -> None:
         super().__init__()

@@ -19,12 +19,9 @@ from seg_cli.engine import distributed
 from seg_cli.engine.checkpoint import rng_state, save_checkpoint, set_rng_state
 from seg_cli.engine.loop import evaluate, train_one_epoch
 from seg_cli.errors import SegError
-from seg_cli.metrics.confusion import format_table
+from seg_cli.metrics.scorers import LOWER_IS_BETTER, build_scorer
 
 log = logging.getLogger(__name__)
-
-LOWER_IS_BETTER = {"mae", "loss"}
-
 
 @dataclass
 class FitOptions:
@@ -34,6 +31,7 @@ class FitOptions:
     num_classes: int
     class_names: list[str]
     ignore_index: int = 255
+    task: str = "multiclass"
     eval_every: int = 1
     best_metric: str = "miou"
     clip_grad_norm: float | None = None
@@ -227,14 +225,16 @@ def _require_finite(model: nn.Module) -> None:
 
 
 def _evaluate_epoch(model, val_loader, device, options: FitOptions, writer, epoch: int) -> dict[str, Any]:
-    confmat = evaluate(model, val_loader, device, options.num_classes, options.ignore_index,
-                       amp_dtype=options.amp_dtype, progress=options.progress and distributed.is_main_process())
-    metrics = confmat.compute(options.class_names)
-    log.info("epoch %d validation\n%s", epoch, format_table(metrics))
+    scorer = build_scorer(options.task, options.num_classes, options.ignore_index, options.class_names, device)
+    evaluate(model, val_loader, device, options.num_classes, options.ignore_index, scorer=scorer,
+             amp_dtype=options.amp_dtype, progress=options.progress and distributed.is_main_process())
+    metrics = scorer.compute()
+    log.info("epoch %d validation\n%s", epoch, scorer.format(metrics))
     if writer is not None:
-        for key in ("miou", "pixel_acc", "mean_acc"):
-            writer.add_scalar(f"val/{key}", metrics[key], epoch)
-        for name, iou in metrics["per_class_iou"].items():
+        for key, value in metrics.items():
+            if isinstance(value, float) and math.isfinite(value):
+                writer.add_scalar(f"val/{key}", value, epoch)
+        for name, iou in metrics.get("per_class_iou", {}).items():
             if iou is not None:
                 writer.add_scalar(f"val_iou/{name}", iou, epoch)
     return metrics

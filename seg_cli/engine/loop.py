@@ -8,6 +8,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -16,10 +17,11 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from seg_cli.errors import SegError
-from seg_cli.metrics.confusion import ConfusionMatrix
+from seg_cli.metrics.scorers import MulticlassScorer
 from seg_cli.models.build import model_outputs
 
 log = logging.getLogger(__name__)
+Scorer = Any  # MulticlassScorer | BinaryScorer (seg_cli.metrics.scorers)
 
 
 class NonFiniteLossError(SegError):
@@ -120,21 +122,26 @@ def evaluate(
     num_classes: int,
     ignore_index: int = 255,
     *,
+    scorer: Scorer | None = None,
     amp_dtype: torch.dtype | None = None,
     progress: bool = False,
-) -> ConfusionMatrix:
-    """Confusion matrix over `loader` (summed over ranks); logits are resized to each label's size."""
+) -> Scorer:
+    """Score `loader` (summed over ranks); logits are resized to each label's own size first.
+
+    Without a `scorer`, a multi-class confusion matrix over `num_classes` is used.
+    """
     model.eval()
-    confmat = ConfusionMatrix(num_classes, device)
+    if scorer is None:
+        scorer = MulticlassScorer(num_classes, ignore_index, [str(i) for i in range(num_classes)], device)
     for images, masks, image_sizes, mask_sizes in tqdm(loader, desc="eval", disable=not progress, leave=False):
         images = images.to(device, non_blocking=True)
         masks = masks.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             logits = model_outputs(model(images))["out"]
-        for i, ((ih, iw), (mh, mw)) in enumerate(zip(image_sizes, mask_sizes)):
+        for i, ((ih, iw), (mh, mw)) in enumerate(zip(image_sizes, mask_sizes, strict=True)):
             sample = logits[i : i + 1, :, :ih, :iw]
             if (ih, iw) != (mh, mw):
                 sample = F.interpolate(sample.float(), size=(mh, mw), mode="bilinear", align_corners=False)
-            confmat.update(masks[i, :mh, :mw], sample.argmax(1)[0], ignore_index)
-    confmat.reduce_from_all_processes()
-    return confmat
+            scorer.update(sample, masks[i, :mh, :mw])
+    scorer.reduce_from_all_processes()
+    return scorer

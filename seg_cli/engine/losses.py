@@ -18,6 +18,8 @@ def masked_cross_entropy(logits: torch.Tensor, target: torch.Tensor, ignore_inde
 class SegmentationLoss(nn.Module):
     """Cross-entropy on 'out' plus `aux_weight` x cross-entropy on 'aux' when the model has one."""
 
+    task = "multiclass"
+
     def __init__(self, ignore_index: int = 255, aux_weight: float = 0.5) -> None:
         super().__init__()
         self.ignore_index = ignore_index
@@ -29,3 +31,12 @@ class SegmentationLoss(nn.Module):
         if "aux" in outputs and self.aux_weight:
             loss = loss + self.aux_weight * masked_cross_entropy(outputs["aux"], target, self.ignore_index)
         return loss
+
+
+def default_loss(task: str = "multiclass", ignore_index: int = 255, aux_weight: float = 0.5) -> nn.Module:
+    """`loss=auto`: cross-entropy for multi-class datasets, BCE-with-logits for binary ones."""
+    if task == "binary":
+        from seg_cli.engine.binary_losses import BinarySegmentationLoss
+
+        return BinarySegmentationLoss(ignore_index=ignore_index, aux_weight=aux_weight)
+    return SegmentationLoss(ignore_index=ignore_index, aux_weight=aux_weight)

@@ -1,0 +1,72 @@
+"""One interface over the multi-class and binary metrics, so the loops need not know the task.
+
+A scorer takes the logits of one sample already at its label's size, (1, C, H, W), and the label (H, W).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from seg_cli.metrics.binary import BinaryMetrics, format_binary_table
+from seg_cli.metrics.confusion import ConfusionMatrix, format_table
+
+# Metrics a run may select best.pt by, per task; the first is the default (`train.best_metric: auto`).
+BEST_METRICS = {"multiclass": ("miou", "pixel_acc", "mean_acc"), "binary": ("max_f", "mae", "mean_f", "dice", "iou_fg")}
+LOWER_IS_BETTER = {"mae"}
+
+
+class MulticlassScorer:
+    """argmax over classes into a confusion matrix."""
+
+    def __init__(self, num_classes: int, ignore_index: int, class_names: Sequence[str],
+                 device: torch.device | str = "cpu") -> None:
+        self.confmat = ConfusionMatrix(num_classes, device)
+        self.ignore_index, self.class_names = ignore_index, list(class_names)
+
+    def update(self, logits: torch.Tensor, target: torch.Tensor) -> None:
+        self.confmat.update(target, logits.argmax(1)[0], self.ignore_index)
+
+    def reduce_from_all_processes(self) -> None:
+        self.confmat.reduce_from_all_processes()
+
+    def compute(self) -> dict:
+        return self.confmat.compute(self.class_names)
+
+    @staticmethod
+    def format(metrics: dict) -> str:
+        return format_table(metrics)
+
+
+class BinaryScorer:
+    """Sigmoid of the single output channel into MAE / F-measure / Dice / IoU statistics."""
+
+    def __init__(self, ignore_index: int, device: torch.device | str = "cpu") -> None:
+        self.metrics = BinaryMetrics(device=device)
+        self.ignore_index = ignore_index
+
+    def update(self, logits: torch.Tensor, target: torch.Tensor) -> None:
+        self.metrics.update(torch.sigmoid(logits[:, 0].float()), target[None], self.ignore_index)
+
+    def reduce_from_all_processes(self) -> None:
+        self.metrics.reduce_from_all_processes()
+
+    def compute(self) -> dict:
+        return self.metrics.compute()
+
+    @staticmethod
+    def format(metrics: dict) -> str:
+        return format_binary_table(metrics)
+
+
+def build_scorer(task: str, num_classes: int, ignore_index: int, class_names: Sequence[str],
+                 device: torch.device | str = "cpu") -> MulticlassScorer | BinaryScorer:
+    if task == "binary":
+        return BinaryScorer(ignore_index, device)
+    return MulticlassScorer(num_classes, ignore_index, class_names, device)
+
+
+def resolve_best_metric(task: str, setting: str) -> str:
+    """`auto` -> the task's headline metric (mIoU, or max F for binary tasks)."""
+    return BEST_METRICS[task][0] if setting == "auto" else setting
