@@ -44,7 +44,8 @@ def find_resume_checkpoint(resume: str | None, output_root: str):
         if not Path(resume).is_file():
             raise CheckpointError(f"train.resume={resume}: file not found")
         return Path(resume)
-    found = find_newest(search_roots(output_root), "last.pt")
+    own = run_dir() / "checkpoints" / "last.pt"  # a requeued cluster job comes back to its own run dir
+    found = own if own.is_file() else find_newest(search_roots(output_root), "last.pt")
     if found is None:
         log.info("train.resume=auto: no last.pt under %s yet, starting fresh", output_root)
     return found

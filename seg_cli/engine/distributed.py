@@ -26,9 +26,22 @@ def launched_by_torchrun() -> bool:
 
 
 def init_distributed() -> None:
-    """Join the process group torchrun describes in the environment (gloo and NCCL where available)."""
+    """Join the process group torchrun (or a SLURM job via submitit) describes in the environment."""
+    export_slurm_environment()
     if launched_by_torchrun() and not dist.is_initialized():
         dist.init_process_group()
+
+
+def export_slurm_environment() -> None:
+    """Inside a multi-task submitit job, set RANK / WORLD_SIZE / MASTER_ADDR ... as torchrun would."""
+    if "WORLD_SIZE" in os.environ or int(os.environ.get("SLURM_NTASKS", "1")) <= 1:
+        return
+    try:
+        from submitit.helpers import TorchDistributedEnvironment
+
+        TorchDistributedEnvironment().export(set_cuda_visible_devices=False)
+    except (ImportError, RuntimeError):  # not a submitit job: plain srun users launch torchrun themselves
+        return
 
 
 def local_device(requested: str) -> torch.device:
