@@ -38,7 +38,7 @@ class ConvBNReLU(nn.Sequential):
     """3x3 convolution (dilated by `dilation`, same size) + BatchNorm + ReLU."""
 
     def __init__(self, in_channels: int, out_channels: int, dilation: int = 1) -> None:
-        super().__init__(
+        super().__init__(  # the conv keeps its (redundant) bias, as in the paper's parameter counts
             nn.Conv2d(in_channels, out_channels, 3, padding=dilation, dilation=dilation),
             nn.BatchNorm2d(out_channels),
             nn.ReLU(inplace=True),

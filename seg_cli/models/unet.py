@@ -37,10 +37,9 @@ class Up(nn.Module):
         if self.bilinear:
             x = self.reduce(F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False))
         else:
-            x = self.reduce(x)
-            # Odd sizes: the transposed conv comes out one pixel short; pad it to the skip's size.
-            dh, dw = skip.shape[-2] - x.shape[-2], skip.shape[-1] - x.shape[-1]
-            x = F.pad(x, [dw // 2, dw - dw // 2, dh // 2, dh - dh // 2])
+            # Odd sizes: ceil-mode pooling padded one row/column at the end, so the transposed conv
+            # comes out one pixel long there; cropping the end keeps every pixel over its skip pixel.
+            x = self.reduce(x)[..., : skip.shape[-2], : skip.shape[-1]]
         return self.conv(torch.cat([skip, x], dim=1))
 
 
