@@ -12,7 +12,7 @@ from seg_cli.data.base import SegmentationDataset
 from seg_cli.data.samplers import ShardSampler, TrainSampler
 from seg_cli.data.transforms import RESIZE_MODES, SegmentationPresetEval, SegmentationPresetTrain
 from seg_cli.errors import ConfigError
-from seg_cli.utils import split_target
+from seg_cli.utils import call_with_config, split_target
 
 # Keys of a dataset config that configure the transforms rather than the dataset class.
 TRANSFORM_KEYS = ("base_size", "crop_size", "hflip_prob", "scale_range", "resize")
@@ -30,7 +30,7 @@ def build_dataset(cfg: dict[str, Any], split: str, train: bool, resize_mask: boo
         )
     else:
         transforms = build_eval_transform(t, resize_mask)
-    return target(split=split, transforms=transforms, **kwargs)
+    return call_with_config(target, "dataset", split=split, transforms=transforms, **kwargs)
 
 
 def build_eval_transform(cfg: dict[str, Any], resize_mask: bool = False) -> SegmentationPresetEval:

@@ -49,8 +49,9 @@ class VOCSegmentation(SegmentationDataset):
         class_names: Sequence[str] | None = None,
         ignore_index: int = 255,
         transforms: PairTransform | None = None,
+        task: str = "multiclass",
     ) -> None:
-        super().__init__(split, num_classes, class_names, ignore_index, transforms)
+        super().__init__(split, num_classes, class_names, ignore_index, transforms, task)
         if find_voc_dir(root, year) is None and download:
             download_voc(root, year)
         voc_dir = find_voc_dir(root, year)

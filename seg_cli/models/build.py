@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from seg_cli.errors import CheckpointError
-from seg_cli.utils import split_target
+from seg_cli.utils import call_with_config, split_target
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ def build_model(cfg: dict[str, Any]) -> nn.Module:
     """Call the builder named by `_target_`; `weights`, when set, is loaded afterwards."""
     builder, kwargs = split_target(cfg)
     weights = kwargs.pop("weights", None)
-    model = builder(**kwargs)
+    model = call_with_config(builder, "model", **kwargs)
     if weights:
         load_weights(model, weights)
     return model

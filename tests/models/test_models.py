@@ -10,7 +10,8 @@ from seg_cli.paths import config_dir
 from seg_cli.utils import import_target
 
 MODELS = sorted(p.stem for p in (Path(config_dir()) / "model").glob("*.yaml"))
-HEAVY = {"fcn_resnet101", "deeplabv3_resnet101", "fcn_resnet50", "deeplabv3_resnet50"}
+HEAVY = {"fcn_resnet101", "deeplabv3_resnet101", "fcn_resnet50", "deeplabv3_resnet50", "fcn32s_vgg16", "fcn16s_vgg16",
+         "fcn8s_vgg16", "u2net", "deeplabv3plus_resnet50", "deeplabv3plus_resnet101"}
 
 
 def model_cfg(name: str, num_classes: int = 3) -> dict:
