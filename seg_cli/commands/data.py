@@ -17,7 +17,13 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 from seg_cli.commands import tools_schema
-from seg_cli.commands.common import absolutize_paths, reports_errors, require_choice, require_positive, run_dir
+from seg_cli.commands.common import (
+    absolutize_paths,
+    reports_errors,
+    require_choice,
+    require_positive,
+    run_dir,
+)
 from seg_cli.errors import ConfigError, DataError, one_line
 from seg_cli.paths import config_dir
 
@@ -116,12 +122,13 @@ class SplitStats:
 
 
 def check_split(dataset_cfg: dict[str, Any], split: str, problems: list[str]):
-    """Read every sample of `split` (raw image and mask); returns (SplitStats, dataset or None)."""
+    """Read and check every sample of `split` (before transforms); returns (SplitStats, dataset or None).
+
+    Problems (file + message) are appended to `problems`; the histogram counts the readable samples."""
     import torch
     from tqdm import tqdm
 
     from seg_cli.data.build import build_dataset
-    from seg_cli.data.io import check_labels
 
     stats = SplitStats(split, pixels=torch.zeros(256, dtype=torch.int64))
     try:
@@ -132,19 +139,17 @@ def check_split(dataset_cfg: dict[str, Any], split: str, problems: list[str]):
     stats.samples = len(dataset)
     log.info("checking %d %s samples", len(dataset), split)
     for index in tqdm(range(len(dataset)), desc=split, disable=not sys.stderr.isatty(), leave=False):
-        name = dataset.sample_name(index)
         try:
-            image, mask = dataset.load_pair(index)
-            stats.heights.append(image.shape[-2])
-            stats.widths.append(image.shape[-1])
-            stats.pixels += torch.bincount(mask.flatten().long(), minlength=256)  # before the label check: bad values show
-            if tuple(image.shape[-2:]) != tuple(mask.shape):
-                raise DataError(f"image is {tuple(image.shape[-2:])} but its mask is {tuple(mask.shape)}")
-            check_labels(mask, dataset.label_count, dataset.ignore_index, name)
-            stats.ok += 1
+            # load_pair plus the checks training applies (sizes agree, labels in range, 0/255 binary masks)
+            image, mask = dataset.checked_pair(index)
         except DataError as exc:
-            message = one_line(exc)
+            name, message = dataset.sample_name(index), one_line(exc)
             problems.append(f"[{split}] {message if name in message else f'{name}: {message}'}")
+            continue
+        stats.ok += 1
+        stats.heights.append(image.shape[-2])
+        stats.widths.append(image.shape[-1])
+        stats.pixels += torch.bincount(mask.flatten().long(), minlength=256)
     return stats, dataset
 
 
@@ -156,12 +161,10 @@ def print_check_report(title: str, stats: list[SplitStats], names: list[str], ig
         print(f"  {s.split:<8}{s.samples:>9}{s.ok:>9}  {s.size_range()}")
     total = sum(s.pixels for s in stats)
     all_pixels = max(int(total.sum()), 1)
-    labels = list(range(len(names))) + [ignore_index] + [
-        v for v in range(256) if total[v] > 0 and v >= len(names) and v != ignore_index]
-    print("label pixels:")
+    print("label pixels (readable samples; labels outside the classes are listed as problems):")
     print(f"  {'label':>5}  {'name':<20}" + "".join(f"{s.split:>14}" for s in stats) + f"{'share':>8}")
-    for value in labels:
-        name = names[value] if value < len(names) else "(ignore)" if value == ignore_index else "(not a class)"
+    for value in [*range(len(names)), ignore_index]:
+        name = names[value] if value < len(names) else "(ignore)"
         note = "  absent" if value < len(names) and total[value] == 0 else ""
         counts = "".join(f"{int(s.pixels[value]):>14,}" for s in stats)
         print(f"  {value:>5}  {name:<20}{counts}{100 * int(total[value]) / all_pixels:>7.2f}%{note}")
@@ -195,7 +198,7 @@ def write_grid(dataset, n: int, columns: int, cell: int):
     failures = []
     for k, index in enumerate(indices):
         try:
-            image, mask = dataset.load_pair(index)
+            image, mask = dataset.checked_pair(index)  # the mask as training reads it
         except DataError as exc:
             failures.append(one_line(exc))
             continue

@@ -10,7 +10,13 @@ import hydra
 from omegaconf import DictConfig
 
 from seg_cli.commands import tools_schema
-from seg_cli.commands.common import absolutize_paths, reports_errors, require_choice, require_positive, run_dir
+from seg_cli.commands.common import (
+    absolutize_paths,
+    reports_errors,
+    require_choice,
+    require_positive,
+    run_dir,
+)
 from seg_cli.commands.evaluate import load_trained_model
 from seg_cli.errors import SegError, one_line
 from seg_cli.paths import config_dir
@@ -78,7 +84,7 @@ def main(cfg: DictConfig) -> float:
     print(f"seg export: wrote {out} ({kind}, {how}; input '{ex.INPUT_NAME}' float32 "
           f"[batch, 3, height, width] -> '{ex.OUTPUT_NAME}' [batch, {config['model'].get('num_classes')}, "
           f"height, width])")
-    measured = ", ".join(f"{d:.2e} on {'x'.join(map(str, s))}" for d, s in zip(differences, shapes))
+    measured = ", ".join(f"{d:.2e} on {'x'.join(map(str, s))}" for d, s in zip(differences, shapes, strict=True))
     print(f"seg export: max |{cfg.format} - pytorch| = {worst:.2e} ({measured}; tolerance {cfg.tolerance:g})")
     if not worst <= cfg.tolerance:  # `not <=` so that NaN fails too
         raise SegError(f"the exported model differs from PyTorch by {worst:.3g} > tolerance={cfg.tolerance:g}; "

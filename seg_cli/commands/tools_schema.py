@@ -8,7 +8,7 @@ composition with the key's full name.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -16,13 +16,13 @@ from omegaconf import MISSING
 
 @dataclass
 class ExportSchema:
-    ckpt: Optional[str] = MISSING
+    ckpt: str | None = MISSING
     format: str = MISSING
-    out: Optional[str] = MISSING
-    opset: Optional[int] = MISSING
+    out: str | None = MISSING
+    opset: int | None = MISSING
     onnx_exporter: str = MISSING
-    height: Optional[int] = MISSING
-    width: Optional[int] = MISSING
+    height: int | None = MISSING
+    width: int | None = MISSING
     batch_size: int = MISSING
     tolerance: float = MISSING
     output_root: str = MISSING
@@ -42,17 +42,17 @@ class InfoSchema:
 
 @dataclass
 class DataToolsSchema:
-    action: Optional[str] = MISSING
-    name: Optional[str] = MISSING
+    action: str | None = MISSING
+    name: str | None = MISSING
     root: str = MISSING
-    mirror: Optional[str] = MISSING
+    mirror: str | None = MISSING
     timeout: float = MISSING
     splits: list[str] = MISSING
     split: str = MISSING
     n: int = MISSING
     columns: int = MISSING
     cell_size: int = MISSING
-    out: Optional[str] = MISSING
+    out: str | None = MISSING
     output_root: str = MISSING
     dataset: Any = MISSING
 

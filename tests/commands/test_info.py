@@ -1,5 +1,9 @@
 """`seg info`: parameter counts of the composed model config and FLOPs counted by PyTorch."""
 
+import subprocess
+import sys
+
+import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
@@ -47,3 +51,11 @@ def test_bad_size_is_one_clear_line(tmp_path):
     result = run_seg("info", "height=0", cwd=tmp_path)
     assert result.returncode == 1
     assert "height=0 must be > 0" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["export", "info", "data"])
+def test_tool_commands_import_without_torch(command):
+    # `seg export|info|data --help` must stay fast: torch is imported inside the task only.
+    code = f"import sys, seg_cli.commands.{command}; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
