@@ -11,6 +11,7 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from seg_cli.errors import CheckpointError, ConfigError, SegError, one_line
 
@@ -27,8 +28,8 @@ def reports_errors(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], 
     def wrapper(cfg: DictConfig) -> Any:
         try:
             return task(cfg)
-        except SegError as exc:
-            message = one_line(exc)
+        except (SegError, OmegaConfBaseException) as exc:
+            message = _config_message(exc) if isinstance(exc, OmegaConfBaseException) else one_line(exc)
             log.error(message)
             print(f"seg: error: {message}", file=sys.stderr)
             sys.exit(1)
@@ -37,6 +38,15 @@ def reports_errors(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], 
             sys.exit(130)
 
     return wrapper
+
+
+def _config_message(exc: OmegaConfBaseException) -> str:
+    """OmegaConf's multi-line errors as one line that names the key."""
+    key = getattr(exc, "full_key", None)
+    if isinstance(exc, MissingMandatoryValue) and key:
+        return f"{key} is required: add {key}=... to the command line"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{key}: {first}" if key and key not in first else first
 
 
 def run_dir() -> Path:

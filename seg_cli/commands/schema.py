@@ -30,6 +30,7 @@ class TrainLoopSchema:
     sync_bn: str = MISSING
     aux_loss_weight: float = MISSING
     aux_lr_mult: float = MISSING
+    norm_bias_weight_decay: float | None = MISSING
     best_metric: str = MISSING
     log_every: int = MISSING
     progress: str = MISSING

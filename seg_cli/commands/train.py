@@ -74,7 +74,7 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
     from seg_cli.engine.fit import FitOptions, TrainingInterrupted, fit, restore_training_state
     from seg_cli.engine.optim import build_param_groups
     from seg_cli.engine.runtime import amp_dtype, grad_scaler, seed_everything
-    from seg_cli.metrics.scorers import resolve_best_metric
+    from seg_cli.metrics.names import resolve_best_metric
     from seg_cli.models.build import build_model
     from seg_cli.utils import split_target
 
@@ -102,7 +102,8 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
     pin = device.type == "cuda"
     train_loader = build_train_loader(train_set, t["batch_size"], t["workers"], cfg.seed, rank, world, pin)
     val_loader = build_eval_loader(val_set, cfg.eval.batch_size, t["workers"], rank, world, pin)
-    optimizer = instantiate(cfg.optimizer)(build_param_groups(model, config["optimizer"]["lr"], t["aux_lr_mult"]))
+    groups = build_param_groups(model, config["optimizer"]["lr"], t["aux_lr_mult"], t["norm_bias_weight_decay"])
+    optimizer = instantiate(cfg.optimizer)(groups)
     steps_per_epoch = len(train_loader) // t["accumulate_steps"]
     scheduler = instantiate(cfg.scheduler)(optimizer, total_steps=t["epochs"] * steps_per_epoch,
                                            steps_per_epoch=steps_per_epoch)

@@ -10,7 +10,7 @@ from omegaconf import DictConfig
 
 from seg_cli.commands.common import require_choice, require_positive
 from seg_cli.errors import ConfigError, DataError
-from seg_cli.metrics.scorers import BEST_METRICS
+from seg_cli.metrics.names import BEST_METRICS
 
 log = logging.getLogger("seg.train")
 

@@ -19,7 +19,8 @@ from seg_cli.engine import distributed
 from seg_cli.engine.checkpoint import rng_state, save_checkpoint, set_rng_state
 from seg_cli.engine.loop import evaluate, train_one_epoch
 from seg_cli.errors import SegError
-from seg_cli.metrics.scorers import LOWER_IS_BETTER, build_scorer
+from seg_cli.metrics.names import LOWER_IS_BETTER
+from seg_cli.metrics.scorers import build_scorer
 
 log = logging.getLogger(__name__)
 

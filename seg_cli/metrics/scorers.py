@@ -12,9 +12,6 @@ import torch
 from seg_cli.metrics.binary import BinaryMetrics, format_binary_table
 from seg_cli.metrics.confusion import ConfusionMatrix, format_table
 
-# Metrics a run may select best.pt by, per task; the first is the default (`train.best_metric: auto`).
-BEST_METRICS = {"multiclass": ("miou", "pixel_acc", "mean_acc"), "binary": ("max_f", "mae", "mean_f", "dice", "iou_fg")}
-LOWER_IS_BETTER = {"mae"}
 
 
 class MulticlassScorer:
@@ -66,7 +63,3 @@ def build_scorer(task: str, num_classes: int, ignore_index: int, class_names: Se
         return BinaryScorer(ignore_index, device)
     return MulticlassScorer(num_classes, ignore_index, class_names, device)
 
-
-def resolve_best_metric(task: str, setting: str) -> str:
-    """`auto` -> the task's headline metric (mIoU, or max F for binary tasks)."""
-    return BEST_METRICS[task][0] if setting == "auto" else setting

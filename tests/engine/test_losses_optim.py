@@ -23,5 +23,17 @@ def test_aux_head_gets_lr_multiplier():
     model = fcn_resnet50(num_classes=3, aux_loss=True)
     groups = build_param_groups(model, lr=0.02, aux_lr_mult=10)
     aux_ids = {id(p) for p in model.aux_classifier.parameters()}
-    assert groups[1]["lr"] == 0.2 and {id(p) for p in groups[1]["params"]} == aux_ids
+    assert "lr" not in groups[0] and groups[1]["lr"] == 0.2 and {id(p) for p in groups[1]["params"]} == aux_ids
     assert len(groups[0]["params"]) + len(groups[1]["params"]) == len(list(model.parameters()))
+
+
+def test_norm_and_bias_parameters_can_skip_weight_decay():
+    from seg_cli.models.unet import unet
+
+    model = unet(2, base_channels=4, depth=1)
+    groups = build_param_groups(model, lr=1e-3, norm_bias_weight_decay=0.0)
+    no_decay = next(g for g in groups if g.get("weight_decay") == 0.0)
+    bn = model.stem[1]
+    ids = {id(p) for p in no_decay["params"]}
+    assert id(bn.weight) in ids and id(bn.bias) in ids and id(model.classifier.bias) in ids
+    assert id(model.classifier.weight) not in ids and id(model.stem[0].weight) not in ids
