@@ -13,7 +13,6 @@ from seg_cli.metrics.binary import BinaryMetrics, format_binary_table
 from seg_cli.metrics.confusion import ConfusionMatrix, format_table
 
 
-
 class MulticlassScorer:
     """argmax over classes into a confusion matrix."""
 

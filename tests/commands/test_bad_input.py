@@ -66,7 +66,7 @@ def rgb_mask(voc):
     (remove_image, "do not exist, e.g."),
     (remove_mask, f"{VOC_IDS[2]}.png"),
     (empty_split, "is empty"),
-    (random_bytes_image, f"cannot read image"),
+    (random_bytes_image, "cannot read image"),
     (truncated_image, "cannot read image"),
     (zero_byte_mask, "cannot read mask"),
     (label_out_of_range, "has label values [42] outside [0, 21)"),
