@@ -57,12 +57,25 @@ def split_arguments(args: Sequence[str], takes_inputs: bool) -> tuple[list[str],
             if takes_value and i + 1 < len(args):
                 flags.append(args[i + 1])
                 i += 1
+        elif takes_inputs and arg.startswith("@") and not os.path.exists(arg):
+            inputs += read_list_file(arg[1:])
         elif takes_inputs and (os.path.exists(arg) or not _looks_like_override(arg)):
             inputs.append(arg)
         else:
             overrides.append(arg)
         i += 1
     return flags, overrides, inputs
+
+
+def read_list_file(path: str) -> list[str]:
+    """`@list.txt`: one input path per line (blank lines and # comments skipped), relative to the list."""
+    try:
+        lines = open(path, encoding="utf-8").read().splitlines()
+    except OSError as exc:
+        raise SystemExit(f"seg: error: cannot read input list {path}: {exc.strerror}") from None
+    base = os.path.dirname(os.path.abspath(path))
+    entries = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+    return [entry if os.path.isabs(entry) else os.path.join(base, entry) for entry in entries]
 
 
 def _looks_like_override(arg: str) -> bool:

@@ -129,3 +129,12 @@ def merged_run_config(saved: dict[str, Any], cfg: DictConfig) -> dict[str, Any]:
         if isinstance(value, str) and value and not Path(value).is_absolute():
             OmegaConf.update(merged, key, str(Path(value).resolve()), merge=False)
     return OmegaConf.to_container(merged, resolve=True)
+
+
+def inference_settings(cfg: DictConfig) -> dict[str, Any] | None:
+    """The `infer` section as predict_logits keywords; None for a plain whole-image pass."""
+    infer = OmegaConf.to_container(cfg.infer, resolve=True)
+    require_choice("infer.mode", infer["mode"], ("whole", "slide"))
+    if infer["mode"] == "whole" and not infer["flip"] and list(infer["scales"]) == [1.0]:
+        return None
+    return infer

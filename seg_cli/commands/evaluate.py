@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 from seg_cli.commands import schema
 from seg_cli.commands.common import (
     absolutize_paths,
+    inference_settings,
     merged_run_config,
     reports_errors,
     require_choice,
@@ -60,9 +61,11 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     dataset = build_dataset(d, cfg.split, train=False, resize_mask=cfg.eval.resolution == "resized")
     loader = build_eval_loader(dataset, cfg.eval.batch_size, cfg.workers, distributed.rank(),
                                distributed.world_size(), pin_memory=device.type == "cuda")
-    log.info("evaluating %s on %d %s images (%s resolution)", path, len(dataset), cfg.split, cfg.eval.resolution)
+    log.info("evaluating %s on %d %s images (%s resolution, %s inference)", path, len(dataset), cfg.split,
+             cfg.eval.resolution, cfg.infer.mode)
     scorer = build_scorer(d.get("task", "multiclass"), d["num_classes"], d["ignore_index"], dataset.class_names, device)
-    evaluate(model, loader, device, d["num_classes"], d["ignore_index"], scorer=scorer)
+    evaluate(model, loader, device, d["num_classes"], d["ignore_index"], scorer=scorer,
+             infer=inference_settings(cfg))
     metrics = {**scorer.compute(), "checkpoint": str(path), "split": cfg.split}
     if distributed.is_main_process():
         log.info("\n%s", scorer.format(metrics))

@@ -1,22 +1,26 @@
-"""`seg predict IMG|DIR ...`: masks and overlays (binary tasks: probability, mask, cut-out) per image."""
+"""`seg predict IMG|DIR|@LIST ...`: per-image masks, overlays, probabilities or cut-outs."""
 
 from __future__ import annotations
 
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import hydra
 from omegaconf import DictConfig
 
 from seg_cli.commands import schema
-from seg_cli.commands.common import absolutize_paths, reports_errors, run_dir
+from seg_cli.commands.common import absolutize_paths, inference_settings, reports_errors, require_choice, run_dir
 from seg_cli.commands.evaluate import load_trained_model
 from seg_cli.errors import ConfigError, DataError
 from seg_cli.paths import config_dir
 
 log = logging.getLogger("seg.predict")
 schema.register()
+
+SAVE_CHOICES = ("mask", "color", "overlay", "prob", "cutout")
+DEFAULT_SAVE = {"multiclass": ["mask", "overlay"], "binary": ["prob", "mask", "cutout"]}
 
 
 def output_stem(image: Path, inputs: list[str], out_dir: Path) -> Path:
@@ -28,8 +32,13 @@ def output_stem(image: Path, inputs: list[str], out_dir: Path) -> Path:
     return out_dir / image.stem
 
 
-def save_outputs(stem: Path, rgb, logits, task: str, overlay_alpha: float) -> None:
-    """Multi-class: <stem>.png (palette) + <stem>_overlay.jpg; binary: _prob.png, .png (0/255), _cutout.png."""
+def save_outputs(stem: Path, rgb, logits, task: str, save: list[str], overlay_alpha: float) -> None:
+    """Write the requested files for one image from its (1, C, H, W) logits.
+
+    mask: class-index palette PNG (binary: 0/255); color: RGB colour mask; overlay: photo tinted by the
+    mask; prob: 8-bit probability (binary: foreground; multi-class: of the predicted class);
+    cutout: RGBA photo with alpha = foreground probability (binary only).
+    """
     import numpy as np
     from PIL import Image
 
@@ -38,16 +47,64 @@ def save_outputs(stem: Path, rgb, logits, task: str, overlay_alpha: float) -> No
     stem.parent.mkdir(parents=True, exist_ok=True)
     if task == "binary":
         prob = logits[0, 0].float().sigmoid().cpu().numpy()
-        prob8 = (prob * 255).round().astype(np.uint8)
-        Image.fromarray(prob8, mode="L").save(stem.with_name(stem.name + "_prob.png"))
-        Image.fromarray(np.where(prob >= 0.5, 255, 0).astype(np.uint8), mode="L").save(stem.with_name(stem.name + ".png"))
-        cutout = rgb.convert("RGBA")
-        cutout.putalpha(Image.fromarray(prob8, mode="L"))
-        cutout.save(stem.with_name(stem.name + "_cutout.png"))
-        return
-    mask = logits.argmax(1)[0].cpu().numpy().astype(np.uint8)
-    palette_image(mask).save(stem.with_name(stem.name + ".png"))
-    overlay(rgb, mask, overlay_alpha).save(stem.with_name(stem.name + "_overlay.jpg"), quality=90)
+        mask = (prob >= 0.5).astype(np.uint8)
+    else:
+        probs = logits[0].float().softmax(0)
+        prob, labels = (t.cpu().numpy() for t in probs.max(0))
+        mask = labels.astype(np.uint8)
+    prob8 = Image.fromarray((prob * 255).round().astype(np.uint8), mode="L")
+
+    def path(suffix: str) -> Path:
+        return stem.with_name(stem.name + suffix)
+
+    for kind in save:
+        if kind == "mask":
+            (Image.fromarray(mask * 255, mode="L") if task == "binary" else palette_image(mask)).save(path(".png"))
+        elif kind == "color":
+            palette_image(mask).convert("RGB").save(path("_color.png"))
+        elif kind == "overlay":
+            overlay(rgb, mask, overlay_alpha).save(path("_overlay.jpg"), quality=90)
+        elif kind == "prob":
+            prob8.save(path("_prob.png"))
+        elif kind == "cutout":
+            cutout = rgb.convert("RGBA")
+            cutout.putalpha(prob8)
+            cutout.save(path("_cutout.png"))
+
+
+class OnnxModel:
+    """An exported ONNX file behind the call interface predict_logits uses for a torch model."""
+
+    def __init__(self, model_file: str) -> None:
+        from seg_cli.export.onnx_runtime import OnnxSegmenter
+
+        self.session = OnnxSegmenter(model_file)
+        self.metadata = self.session.metadata
+
+    def __call__(self, batch):
+        import torch
+
+        return torch.from_numpy(self.session(batch.cpu().numpy().astype("float32")))
+
+    def eval(self) -> OnnxModel:
+        return self
+
+
+def load_predictor(cfg: DictConfig) -> tuple[Any, dict[str, Any], str, Any]:
+    """(model, dataset config, description, device) for the chosen backend."""
+    require_choice("backend", cfg.backend, ("torch", "onnx"))
+    if cfg.backend == "onnx":
+        if not cfg.model_file:
+            raise ConfigError("backend=onnx needs model_file=PATH (an export of `seg export format=onnx`)")
+        model = OnnxModel(cfg.model_file)
+        meta = model.metadata
+        dataset = {"base_size": meta.get("base_size"), "resize": meta.get("resize", "shorter"),
+                   "task": meta.get("task", "multiclass"), "num_classes": meta.get("num_classes")}
+        if not dataset["base_size"] or not dataset["num_classes"]:
+            raise ConfigError(f"{cfg.model_file} carries no seg metadata; export it with `seg export`")
+        return model, dataset, cfg.model_file, "cpu"
+    model, config, path, device = load_trained_model(cfg.ckpt, cfg.output_root, cfg.device, cfg)
+    return model, config["dataset"], str(path), device
 
 
 @hydra.main(version_base=None, config_path=config_dir(), config_name="predict")
@@ -55,22 +112,26 @@ def save_outputs(stem: Path, rgb, logits, task: str, overlay_alpha: float) -> No
 def main(cfg: DictConfig) -> int:
     absolutize_paths(cfg)
     if not cfg.inputs:
-        raise ConfigError("no input images: run `seg predict IMG|DIR ...`")
+        raise ConfigError("no input images: run `seg predict IMG|DIR|@LIST ...`")
     import numpy as np
     import torch
 
     from seg_cli.data.build import build_eval_transform
     from seg_cli.data.io import list_images, load_rgb
-    from seg_cli.models.build import model_outputs
+    from seg_cli.engine.inference import predict_logits
 
     images = list_images(list(cfg.inputs))
     if not images:
         raise DataError(f"no image files found in {', '.join(cfg.inputs)}")
-    model, config, path, device = load_trained_model(cfg.ckpt, cfg.output_root, cfg.device, cfg)
-    transform = build_eval_transform(config["dataset"])
-    task = config["dataset"].get("task", "multiclass")
+    model, dataset, source, device = load_predictor(cfg)
+    task = dataset.get("task", "multiclass")
+    save = list(cfg.save) if cfg.save else DEFAULT_SAVE[task]
+    for kind in save:
+        require_choice("save", kind, SAVE_CHOICES)
+    infer = inference_settings(cfg) or {}
+    transform = build_eval_transform(dataset)
     out_dir = Path(cfg.out) if cfg.out else run_dir()
-    log.info("predicting %d image(s) with %s", len(images), path)
+    log.info("predicting %d image(s) with %s", len(images), source)
     failed = 0
     for image_path in images:
         try:
@@ -80,14 +141,12 @@ def main(cfg: DictConfig) -> int:
             log.error("%s", exc)
             continue
         batch = transform(torch.from_numpy(np.asarray(rgb).copy()).permute(2, 0, 1))[0].unsqueeze(0).to(device)
-        with torch.inference_mode():
-            logits = model_outputs(model(batch))["out"].float()
-            logits = torch.nn.functional.interpolate(logits, size=(rgb.height, rgb.width), mode="bilinear",
-                                                     align_corners=False)
-        save_outputs(output_stem(image_path, list(cfg.inputs), out_dir), rgb, logits, task, cfg.overlay_alpha)
-    written = len(images) - failed
-    print(f"seg predict: wrote predictions for {written} image(s) to {out_dir}")
+        logits = predict_logits(model, batch, num_classes=dataset["num_classes"], **infer)
+        logits = torch.nn.functional.interpolate(logits.float(), size=(rgb.height, rgb.width), mode="bilinear",
+                                                 align_corners=False)
+        save_outputs(output_stem(image_path, list(cfg.inputs), out_dir), rgb, logits, task, save, cfg.overlay_alpha)
+    print(f"seg predict: wrote {', '.join(save)} for {len(images) - failed} image(s) to {out_dir}")
     if failed:
         print(f"seg predict: {failed} of {len(images)} input(s) could not be read (see above)", file=sys.stderr)
         sys.exit(1)
-    return written
+    return len(images) - failed

@@ -63,6 +63,16 @@ class TrainSchema:
 
 
 @dataclass
+class InferSchema:
+    mode: str = MISSING
+    crop: list[int] = MISSING
+    stride: list[int] = MISSING
+    flip: bool = MISSING
+    scales: list[float] = MISSING
+    stitch_device: str | None = MISSING
+
+
+@dataclass
 class EvaluateSchema:
     ckpt: str | None = MISSING
     device: str = MISSING
@@ -70,6 +80,7 @@ class EvaluateSchema:
     workers: int = MISSING
     output_root: str = MISSING
     eval: EvalSchema = field(default_factory=EvalSchema)
+    infer: InferSchema = field(default_factory=InferSchema)
     # Partial overrides of the checkpoint's own config, e.g. `dataset.root=/data` (added by the dispatcher).
     model: Any = field(default_factory=dict)
     dataset: Any = field(default_factory=dict)
@@ -83,6 +94,10 @@ class PredictSchema:
     device: str = MISSING
     overlay_alpha: float = MISSING
     max_pixels: int = MISSING
+    save: list[str] | None = MISSING
+    backend: str = MISSING
+    model_file: str | None = MISSING
+    infer: InferSchema = field(default_factory=InferSchema)
     output_root: str = MISSING
     model: Any = field(default_factory=dict)
     dataset: Any = field(default_factory=dict)

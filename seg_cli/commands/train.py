@@ -76,7 +76,6 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
     from seg_cli.engine.runtime import amp_dtype, grad_scaler, seed_everything
     from seg_cli.metrics.names import resolve_best_metric
     from seg_cli.models.build import build_model
-    from seg_cli.utils import split_target
 
     config = to_plain(cfg)
     t, d = config["train"], config["dataset"]
@@ -124,8 +123,7 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
         skip_nonfinite=t["skip_nonfinite"], checkpoint_every=t["checkpoint_every"], log_every=t["log_every"],
         progress=show_progress(t["progress"]), amp_dtype=dtype,
     )
-    loss_builder, loss_kwargs = split_target(config["loss"])
-    criterion = loss_builder(**loss_kwargs)
+    criterion = build_criterion(config["loss"], train_set)
     try:
         summary = fit(model, criterion, optimizer, scheduler, scaler, train_loader, val_loader, device, out,
                       options, config, progress)
@@ -137,6 +135,18 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
     log.info("done: %s %s (best %.4f at epoch %s); outputs in %s", options.best_metric,
              summary.get(options.best_metric), summary["best_value"] if summary["best_value"] is not None else float("nan"), summary["best_epoch"], out)
     return summary
+
+
+def build_criterion(loss_cfg: dict[str, Any], train_set):
+    """The loss module; `class_weights: auto` is computed here from the training masks (and logged)."""
+    from seg_cli.data.class_weights import class_weight_tensor
+    from seg_cli.utils import call_with_config, split_target
+
+    builder, kwargs = split_target(loss_cfg)
+    if "class_weights" in kwargs:
+        kwargs["class_weights"] = class_weight_tensor(kwargs["class_weights"], train_set, train_set.label_count,
+                                                      train_set.ignore_index)
+    return call_with_config(builder, "loss", **kwargs)
 
 
 def _use_sync_bn(setting: str, device, world: int) -> bool:

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from seg_cli.errors import SegError
+from seg_cli.engine.inference import predict_logits
 from seg_cli.metrics.scorers import MulticlassScorer
 from seg_cli.models.build import model_outputs
 
@@ -125,10 +126,13 @@ def evaluate(
     scorer: Scorer | None = None,
     amp_dtype: torch.dtype | None = None,
     progress: bool = False,
+    infer: dict[str, Any] | None = None,
 ) -> Scorer:
     """Score `loader` (summed over ranks); logits are resized to each label's own size first.
 
-    Without a `scorer`, a multi-class confusion matrix over `num_classes` is used.
+    Without a `scorer`, a multi-class confusion matrix over `num_classes` is used. `infer` holds
+    seg_cli.engine.inference.predict_logits settings (slide window, flip / multi-scale TTA); without it
+    each batch takes one forward pass.
     """
     model.eval()
     if scorer is None:
@@ -136,10 +140,15 @@ def evaluate(
     for images, masks, image_sizes, mask_sizes in tqdm(loader, desc="eval", disable=not progress, leave=False):
         images = images.to(device, non_blocking=True)
         masks = masks.to(device, non_blocking=True)
-        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            logits = model_outputs(model(images))["out"]
+        if infer is None:
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                logits = model_outputs(model(images))["out"]
         for i, ((ih, iw), (mh, mw)) in enumerate(zip(image_sizes, mask_sizes, strict=True)):
-            sample = logits[i : i + 1, :, :ih, :iw]
+            if infer is None:
+                sample = logits[i : i + 1, :, :ih, :iw]
+            else:
+                sample = predict_logits(model, images[i : i + 1, :, :ih, :iw], num_classes=num_classes,
+                                        amp_dtype=amp_dtype, **infer).to(device)
             if (ih, iw) != (mh, mw):
                 sample = F.interpolate(sample.float(), size=(mh, mw), mode="bilinear", align_corners=False)
             scorer.update(sample, masks[i, :mh, :mw])

@@ -176,5 +176,6 @@ def model_metadata(config: dict[str, Any]) -> dict[str, Any]:
         "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD),
         "num_classes": d["num_classes"], "task": task, "ignore_index": d.get("ignore_index", 255),
         "class_names": d.get("class_names") or [f"class_{i}" for i in range(labels)],
-        "base_size": d.get("base_size"), "model": config["model"].get("_target_"),
+        "base_size": d.get("base_size"), "resize": d.get("resize", "shorter"),
+        "model": config["model"].get("_target_"),
     }
