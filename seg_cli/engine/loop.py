@@ -16,8 +16,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from seg_cli.errors import SegError
 from seg_cli.engine.inference import predict_logits
+from seg_cli.errors import SegError
 from seg_cli.metrics.scorers import MulticlassScorer
 from seg_cli.models.build import model_outputs
 
