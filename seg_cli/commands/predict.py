@@ -11,7 +11,13 @@ import hydra
 from omegaconf import DictConfig
 
 from seg_cli.commands import schema
-from seg_cli.commands.common import absolutize_paths, inference_settings, reports_errors, require_choice, run_dir
+from seg_cli.commands.common import (
+    absolutize_paths,
+    inference_settings,
+    reports_errors,
+    require_choice,
+    run_dir,
+)
 from seg_cli.commands.evaluate import load_trained_model
 from seg_cli.errors import ConfigError, DataError
 from seg_cli.paths import config_dir
