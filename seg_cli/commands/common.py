@@ -138,3 +138,9 @@ def inference_settings(cfg: DictConfig) -> dict[str, Any] | None:
     if infer["mode"] == "whole" and not infer["flip"] and list(infer["scales"]) == [1.0]:
         return None
     return infer
+
+
+def run_overrides() -> dict[str, str]:
+    """This job's command-line overrides as {key: value} (the HParams of a sweep job)."""
+    pairs = (o.lstrip("+~").split("=", 1) for o in HydraConfig.get().overrides.task if "=" in o)
+    return {key: value for key, value in pairs if not key.startswith("hydra.")}

@@ -33,6 +33,7 @@ class TrainLoopSchema:
     norm_bias_weight_decay: float | None = MISSING
     best_metric: str = MISSING
     log_every: int = MISSING
+    tb_images: int = MISSING
     progress: str = MISSING
     deterministic: bool = MISSING
 

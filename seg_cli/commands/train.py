@@ -16,6 +16,7 @@ from seg_cli.commands.common import (
     reports_errors,
     resume_config,
     run_dir,
+    run_overrides,
     search_roots,
     to_plain,
 )
@@ -121,7 +122,8 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
         best_metric=resolve_best_metric(task, t["best_metric"]),
         clip_grad_norm=t["clip_grad_norm"], accumulate_steps=t["accumulate_steps"],
         skip_nonfinite=t["skip_nonfinite"], checkpoint_every=t["checkpoint_every"], log_every=t["log_every"],
-        progress=show_progress(t["progress"]), amp_dtype=dtype,
+        progress=show_progress(t["progress"]), amp_dtype=dtype, tb_images=t["tb_images"],
+        hparams=run_overrides(),
     )
     criterion = build_criterion(config["loss"], train_set)
     try:

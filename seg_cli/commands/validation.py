@@ -24,6 +24,7 @@ def validate_train_config(cfg: DictConfig) -> None:
         require_positive(f"train.{key}", t[key])
     require_positive("train.workers", t.workers, allow_zero=True)
     require_positive("train.checkpoint_every", t.checkpoint_every, allow_zero=True)
+    require_positive("train.tb_images", t.tb_images, allow_zero=True)
     require_positive("optimizer.lr", cfg.optimizer.get("lr"))
     if t.clip_grad_norm is not None:
         require_positive("train.clip_grad_norm", t.clip_grad_norm)

@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 from seg_cli.engine import distributed
 from seg_cli.engine.checkpoint import rng_state, save_checkpoint, set_rng_state
 from seg_cli.engine.loop import evaluate, train_one_epoch
+from seg_cli.engine.tensorboard import confusion_image, log_hparams, sample_grid
 from seg_cli.errors import SegError
 from seg_cli.metrics.names import LOWER_IS_BETTER
 from seg_cli.metrics.scorers import build_scorer
@@ -42,6 +43,8 @@ class FitOptions:
     log_every: int = 20
     progress: bool = False
     amp_dtype: torch.dtype | None = None
+    tb_images: int = 4  # validation samples drawn into TensorBoard per evaluation (0 = none)
+    hparams: dict[str, Any] = field(default_factory=dict)  # this run's overrides, for TensorBoard HParams
 
 
 @dataclass
@@ -215,6 +218,7 @@ def fit(
     if main:
         write_json(summary, run_dir / "metrics.json")
         if writer is not None:
+            log_hparams(writer, options.hparams, summary)
             writer.close()
     return summary
 
@@ -238,6 +242,12 @@ def _evaluate_epoch(model, val_loader, device, options: FitOptions, writer, epoc
         for name, iou in metrics.get("per_class_iou", {}).items():
             if iou is not None:
                 writer.add_scalar(f"val_iou/{name}", iou, epoch)
+        if hasattr(scorer, "confmat"):
+            writer.add_image("val/confusion_matrix", confusion_image(scorer.confmat.mat), epoch)
+        if options.tb_images:
+            grid = sample_grid(getattr(model, "module", model), val_loader.dataset, device, options.tb_images,
+                               options.task)
+            writer.add_image("val/samples", grid, epoch)
     return metrics
 
 

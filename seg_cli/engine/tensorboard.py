@@ -1,0 +1,67 @@
+"""What goes to TensorBoard besides scalars: sample predictions, the confusion matrix, hyper-parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from seg_cli.data.palette import voc_palette
+from seg_cli.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from seg_cli.models.build import model_outputs
+
+CELL_PIXELS = 16  # each confusion-matrix cell becomes a CELL_PIXELS x CELL_PIXELS square
+
+
+def colorize(labels: torch.Tensor) -> torch.Tensor:
+    """(H, W) class indices -> (3, H, W) float image in VOC colours (255 = ignore is white)."""
+    palette = torch.tensor(voc_palette(), dtype=torch.float32).reshape(256, 3) / 255
+    palette[255] = 1.0
+    return palette[labels.long().clamp(0, 255)].permute(2, 0, 1)
+
+
+def denormalize(image: torch.Tensor) -> torch.Tensor:
+    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    return (image.cpu().float() * std + mean).clamp(0, 1)
+
+
+@torch.inference_mode()
+def sample_grid(model: nn.Module, dataset, device: torch.device, count: int, task: str) -> torch.Tensor:
+    """Rows of input | ground truth | prediction for the first `count` samples, resized to one height."""
+    from torchvision.utils import make_grid
+
+    model.eval()
+    tiles = []
+    for index in range(min(count, len(dataset))):
+        image, mask = dataset[index]
+        logits = model_outputs(model(image[None].to(device)))["out"].float()
+        logits = nn.functional.interpolate(logits, size=mask.shape[-2:], mode="bilinear", align_corners=False)
+        pred = (logits[0, 0] > 0).long() if task == "binary" else logits[0].argmax(0)
+        photo = nn.functional.interpolate(denormalize(image)[None], size=mask.shape[-2:], mode="bilinear",
+                                          align_corners=False)[0]
+        tiles += [_fit(photo), _fit(colorize(mask)), _fit(colorize(pred.cpu()))]
+    width = max(t.shape[-1] for t in tiles)  # samples differ in aspect ratio: pad to one width
+    tiles = [nn.functional.pad(t, (0, width - t.shape[-1]), value=1.0) for t in tiles]
+    return make_grid(tiles, nrow=3, padding=2, pad_value=1.0)
+
+
+def _fit(tile: torch.Tensor, height: int = 128) -> torch.Tensor:
+    width = max(1, round(tile.shape[-1] * height / tile.shape[-2]))
+    return nn.functional.interpolate(tile[None], size=(height, min(width, 2 * height)), mode="nearest")[0]
+
+
+def confusion_image(matrix: torch.Tensor) -> torch.Tensor:
+    """Row-normalised confusion matrix (rows = ground truth) as a (1, H, W) grey image; white = 1."""
+    counts = matrix.double().cpu()
+    normalised = counts / counts.sum(1, keepdim=True).clamp(min=1)
+    return normalised.float().repeat_interleave(CELL_PIXELS, 0).repeat_interleave(CELL_PIXELS, 1)[None]
+
+
+def log_hparams(writer, hparams: dict[str, Any], metrics: dict[str, Any]) -> None:
+    """HParams entry so `tensorboard --logdir multirun/` compares runs by their overrides and results."""
+    scalars = {f"hparam/{k}": float(v) for k, v in metrics.items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v}
+    plain = {k: v if isinstance(v, (int, float, str, bool)) else str(v) for k, v in hparams.items()}
+    writer.add_hparams(plain or {"run": "default"}, scalars, run_name=".")
