@@ -18,7 +18,7 @@ from seg_cli.errors import CheckpointError, ConfigError, SegError, one_line
 log = logging.getLogger("seg")
 
 # Keys whose values are file-system paths: made absolute before they enter a run's saved config.
-PATH_KEYS = ("dataset.root", "model.weights", "ckpt", "out", "output_root", "train.resume")
+PATH_KEYS = ("dataset.root", "model.weights", "ckpt", "out", "output_root", "train.resume", "model_file")
 
 
 def reports_errors(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
