@@ -114,7 +114,15 @@ def data_overrides(words: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return dispatch(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:  # `seg ... | head` closed the pipe: not an error worth a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def dispatch(args: list[str]) -> int:
+    """Run the command named by args[0] with the rest of the line."""
     if not args or args[0] in ("-h", "--help", "help"):
         print(usage())
         return 0
@@ -128,6 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"seg: error: unknown command '{command}'; choose from: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
     flags, overrides, inputs = split_arguments(args[1:], takes_inputs=command in ("predict", "data"))
+    if "--help" in flags or "-h" in flags:
+        from seg_cli.help import command_help
+
+        print(command_help(command, COMMANDS[command][1]))
+        return 0
     if command == "data":
         try:
             overrides = data_overrides(inputs) + overrides

@@ -35,10 +35,19 @@ def test_top_level_help_lists_commands_without_importing_torch(tmp_path):
     assert out.stdout.strip() == "False"
 
 
-def test_command_help_is_hydra_help_with_config_groups(tmp_path):
+def test_command_help_lists_groups_options_and_the_commented_config(tmp_path):
+    start = time.perf_counter()
     result = run_seg("train", "--help", cwd=tmp_path)
+    elapsed = time.perf_counter() - start
     assert result.returncode == 0
-    assert "model: " in result.stdout and "unet_small" in result.stdout and "fcn_resnet50" in result.stdout
+    lines = result.stdout.splitlines()
+    model_line = next(line for line in lines if line.startswith("model: "))
+    assert "unet_small (default)" in model_line and "fcn_resnet50" in model_line
+    assert any(line.startswith("experiment: ") and "(none by default)" in line for line in lines)
+    assert "epochs: 12              # passes over the training split" in result.stdout
+    assert "hydra:" not in result.stdout and elapsed < 5
+    for command in ("eval", "predict", "export", "info", "data"):
+        assert run_seg(command, "--help", cwd=tmp_path).returncode == 0
 
 
 def test_flags_may_follow_overrides():
