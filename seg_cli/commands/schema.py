@@ -36,6 +36,7 @@ class TrainLoopSchema:
     tb_images: int = MISSING
     progress: str = MISSING
     deterministic: bool = MISSING
+    compile: bool = MISSING
 
 
 @dataclass

@@ -98,6 +98,8 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
     model = model.to(device)
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if t["compile"]:
+        model = torch.compile(model)
 
     pin = device.type == "cuda"
     train_loader = build_train_loader(train_set, t["batch_size"], t["workers"], cfg.seed, rank, world, pin)

@@ -22,6 +22,7 @@ from seg_cli.engine.tensorboard import confusion_image, log_hparams, sample_grid
 from seg_cli.errors import SegError
 from seg_cli.metrics.names import LOWER_IS_BETTER
 from seg_cli.metrics.scorers import build_scorer
+from seg_cli.models.build import unwrap_model
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def training_state(model: nn.Module, optimizer, scheduler, scaler, progress: Pro
                    config: dict[str, Any]) -> dict[str, Any]:
     """Everything needed to resume or to rebuild the model, as plain data."""
     return {
-        "model": getattr(model, "module", model).state_dict(),
+        "model": unwrap_model(model).state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
         "scaler": scaler.state_dict() if scaler is not None else None,
@@ -112,7 +113,7 @@ def restore_training_state(state: dict[str, Any], model: nn.Module, optimizer, s
     from seg_cli.errors import CheckpointError
     from seg_cli.models.build import load_model_state
 
-    load_model_state(getattr(model, "module", model), state["model"], "the resumed checkpoint")
+    load_model_state(unwrap_model(model), state["model"], "the resumed checkpoint")
     try:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -231,7 +232,8 @@ def _require_finite(model: nn.Module) -> None:
 
 def _evaluate_epoch(model, val_loader, device, options: FitOptions, writer, epoch: int) -> dict[str, Any]:
     scorer = build_scorer(options.task, options.num_classes, options.ignore_index, options.class_names, device)
-    evaluate(model, val_loader, device, options.num_classes, options.ignore_index, scorer=scorer,
+    # The plain model: evaluation needs no DDP, and compiled graphs would recompile for every image size.
+    evaluate(unwrap_model(model), val_loader, device, options.num_classes, options.ignore_index, scorer=scorer,
              amp_dtype=options.amp_dtype, progress=options.progress and distributed.is_main_process())
     metrics = scorer.compute()
     log.info("epoch %d validation\n%s", epoch, scorer.format(metrics))
@@ -245,7 +247,7 @@ def _evaluate_epoch(model, val_loader, device, options: FitOptions, writer, epoc
         if hasattr(scorer, "confmat"):
             writer.add_image("val/confusion_matrix", confusion_image(scorer.confmat.mat), epoch)
         if options.tb_images:
-            grid = sample_grid(getattr(model, "module", model), val_loader.dataset, device, options.tb_images,
+            grid = sample_grid(unwrap_model(model), val_loader.dataset, device, options.tb_images,
                                options.task)
             writer.add_image("val/samples", grid, epoch)
     return metrics

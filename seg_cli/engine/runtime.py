@@ -18,6 +18,9 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
+    else:
+        # Training crops have one size: let cuDNN time its algorithms once and keep the fastest.
+        torch.backends.cudnn.benchmark = True
 
 
 def amp_dtype(device: torch.device, enabled: bool, dtype_name: str) -> torch.dtype | None:

@@ -25,6 +25,17 @@ def build_model(cfg: dict[str, Any]) -> nn.Module:
     return model
 
 
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The plain model inside DistributedDataParallel and/or torch.compile wrappers."""
+    while True:
+        inner = getattr(model, "_orig_mod", None)
+        if inner is None:
+            inner = getattr(model, "module", None)
+        if not isinstance(inner, nn.Module):
+            return model
+        model = inner
+
+
 def model_outputs(outputs: torch.Tensor | dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Models return a tensor or torchvision's {'out': ..., 'aux': ...}; callers always get a dict."""
     return outputs if isinstance(outputs, dict) else {"out": outputs}

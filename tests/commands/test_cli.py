@@ -189,3 +189,13 @@ def test_labels_outside_the_class_range_name_the_file(tmp_path):
     assert result.returncode == 1
     assert "2007_000002.png has label values [3] outside [0, 2)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_compiled_training_saves_plain_state_dict_keys(tmp_path):
+    result = run_seg("train", *FAST_TRAIN, "train.compile=true", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    import torch
+
+    state = torch.load(run_dirs(tmp_path)[-1] / "checkpoints/last.pt", weights_only=True)["model"]
+    assert not any(k.startswith(("_orig_mod", "module")) for k in state)
