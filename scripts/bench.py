@@ -1,0 +1,348 @@
+"""Benchmark seg (issue #5): compute ceiling vs. the real data pipeline and loop, predict, start-up.
+
+    python scripts/bench.py --model lraspp_mobilenet_v3_large --batch 4 --crop 256 --device cpu --steps 10
+
+Prints a table, then one JSON object as the last line. Every number comes from seg's own code:
+the config is composed from configs/train.yaml exactly as `seg train` composes it (extra `key=value`
+arguments are passed on as overrides), and the end-to-end numbers run `build_train_loader` +
+`train_one_epoch` and `build_eval_loader` + `evaluate`. Throughputs exclude the first `--warmup`
+batches. `--crop` other than the dataset's crop scales `base_size` (and a synthetic set's image
+sides) by the same factor, so images keep their proportion to the crop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import io
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import torch
+
+SIZE_KEYS = ("base_size", "min_side", "max_side")  # dataset keys scaled with --crop when present
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="unet_small", help="option of configs/model/")
+    p.add_argument("--dataset", default="synthetic", help="option of configs/dataset/")
+    p.add_argument("--batch", type=int, default=None, help="train batch (default: train.batch_size)")
+    p.add_argument("--crop", type=int, default=None, help="train crop (default: dataset.crop_size)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--steps", type=int, default=20, help="timed training steps")
+    p.add_argument("--warmup", type=int, default=3, help="untimed batches before each measurement")
+    p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: train.workers)")
+    p.add_argument("--eval-batch", type=int, default=None, help="default: eval.batch_size")
+    p.add_argument("--eval-images", type=int, default=32, help="validation images timed")
+    p.add_argument("--predict-images", type=int, default=8, help="images given to `seg predict`")
+    p.add_argument("--rounds", type=int, default=1, help="rounds of the throughput measurements (best kept)")
+    p.add_argument("--repeats", type=int, default=3, help="runs of each start-up / predict timing (best kept)")
+    p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
+    p.add_argument("--channels-last", action="store_true", help="model and inputs in channels_last")
+    p.add_argument("--worker-nice", type=int, default=0, help="lower the DataLoader workers' CPU priority by N")
+    p.add_argument("--startup", choices=("all", "help", "none"), default="all",
+                   help="`seg` start-up timings: --help only, or also a one-step `seg train`")
+    p.add_argument("overrides", nargs="*", help="extra seg config overrides, e.g. dataset.root=/data")
+    return p.parse_args(argv)
+
+
+def compose_config(args: argparse.Namespace) -> dict[str, Any]:
+    """configs/train.yaml composed with the bench's flags, as the plain dict `seg train` uses."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from seg_cli.commands import schema
+    from seg_cli.paths import config_dir
+
+    schema.register()
+    base = [f"model={args.model}", f"dataset={args.dataset}", f"train.device={args.device}"]
+    with initialize_config_dir(config_dir(), version_base=None):
+        defaults = compose("train", overrides=base)
+        extra = []
+        if args.crop and args.crop != defaults.dataset.crop_size:
+            scale = args.crop / defaults.dataset.crop_size
+            extra = [f"dataset.crop_size={args.crop}"] + [
+                f"dataset.{k}={round(defaults.dataset[k] * scale)}" for k in SIZE_KEYS if k in defaults.dataset]
+        for key, value in (("train.batch_size", args.batch), ("train.workers", args.workers),
+                           ("eval.batch_size", args.eval_batch)):
+            if value is not None:
+                extra.append(f"{key}={value}")
+        cfg = compose("train", overrides=base + extra + list(args.overrides))
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class Batches:
+    """The first `limit` batches of `loader`; `start` is the clock when batch `warmup` is requested."""
+
+    def __init__(self, loader, limit: int, warmup: int, device: torch.device, channels_last: bool) -> None:
+        self.loader, self.limit, self.warmup = loader, min(limit, len(loader)), warmup
+        self.device, self.channels_last, self.start = device, channels_last, None
+
+    def __len__(self) -> int:
+        return self.limit
+
+    def __iter__(self):
+        for i, batch in enumerate(self.loader):
+            if i == self.limit:
+                return
+            if i == self.warmup:
+                sync(self.device)
+                self.start = time.perf_counter()
+            if self.channels_last:
+                batch = (batch[0].contiguous(memory_format=torch.channels_last), *batch[1:])
+            yield batch
+
+
+def renice_workers(loader, nice: int) -> None:
+    """--worker-nice: each DataLoader worker lowers its own priority first (the loader's init still runs)."""
+    if nice:
+        loader.worker_init_fn = functools.partial(_renice_worker, nice, loader.worker_init_fn)
+
+
+def _renice_worker(nice: int, previous, worker_id: int) -> None:
+    os.nice(nice)
+    if previous is not None:
+        previous(worker_id)
+
+
+def training_parts(model: torch.nn.Module, config: dict[str, Any], device: torch.device, steps: int):
+    """(criterion, optimizer, scheduler, scaler, amp dtype) built the way `seg train` builds them."""
+    from hydra.utils import instantiate
+
+    from seg_cli.engine.losses import SegmentationLoss
+    from seg_cli.engine.optim import build_param_groups
+    from seg_cli.engine.runtime import amp_dtype, grad_scaler
+
+    t = config["train"]
+    groups = build_param_groups(model, config["optimizer"]["lr"], t["aux_lr_mult"])
+    optimizer = instantiate(config["optimizer"])(groups)
+    scheduler = instantiate(config["scheduler"])(optimizer, total_steps=steps, steps_per_epoch=steps)
+    dtype = amp_dtype(device, t["amp"], t["amp_dtype"])
+    criterion = SegmentationLoss(config["dataset"]["ignore_index"], t["aux_loss_weight"])
+    return criterion, optimizer, scheduler, grad_scaler(dtype), dtype
+
+
+def bench_compute_train(model, config: dict[str, Any], device: torch.device, args) -> float:
+    """Images/s of forward + loss + backward + optimizer step on random tensors already on the device."""
+    d, batch = config["dataset"], config["train"]["batch_size"]
+    criterion, optimizer, _, scaler, dtype = training_parts(model, config, device, args.steps)
+    fmt = torch.channels_last if args.channels_last else torch.contiguous_format
+    images = torch.randn(batch, 3, d["crop_size"], d["crop_size"], device=device).contiguous(memory_format=fmt)
+    masks = torch.randint(0, d["num_classes"], (batch, d["crop_size"], d["crop_size"]), device=device)
+    model.train()
+    for i in range(args.warmup + args.steps):
+        if i == args.warmup:
+            sync(device)
+            start = time.perf_counter()
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            loss = criterion(model(images), masks)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+    sync(device)
+    return args.steps * batch / (time.perf_counter() - start)
+
+
+def bench_train(model, config: dict[str, Any], device: torch.device, args) -> dict[str, float]:
+    """Images/s of seg's train loader + train_one_epoch, and of the loader alone, after `--warmup` batches."""
+    from seg_cli.data.build import build_dataset, build_train_loader
+    from seg_cli.engine.loop import train_one_epoch
+
+    t = config["train"]
+    dataset = build_dataset(config["dataset"], "train", train=True)
+    loader = build_train_loader(dataset, t["batch_size"], t["workers"], config["seed"], pin_memory=device.type == "cuda")
+    renice_workers(loader, args.worker_nice)
+    limit = args.warmup + args.steps
+    if len(loader) < limit:
+        raise SystemExit(f"bench: the train split gives {len(loader)} batches, --warmup + --steps needs {limit}")
+    batches = Batches(loader, limit, args.warmup, device, args.channels_last)
+    for _ in batches:  # the pipeline alone, with the same workers: what the loop could at best be fed
+        pass
+    loader_ips = args.steps * t["batch_size"] / (time.perf_counter() - batches.start)
+    criterion, optimizer, scheduler, scaler, dtype = training_parts(model, config, device, limit)
+    train_one_epoch(model, criterion, optimizer, batches, scheduler, device, 0, scaler=scaler, amp_dtype=dtype,
+                    log_every=t["log_every"])
+    sync(device)
+    return {"train_ips": args.steps * t["batch_size"] / (time.perf_counter() - batches.start), "loader_ips": loader_ips}
+
+
+def bench_eval(model, config: dict[str, Any], device: torch.device, args) -> dict[str, float]:
+    """Forward-only on the val batches held in memory vs. seg's evaluate over the val loader."""
+    from seg_cli.data.build import build_dataset, build_eval_loader
+    from seg_cli.engine.loop import evaluate
+    from seg_cli.engine.runtime import amp_dtype
+    from seg_cli.metrics.confusion import ConfusionMatrix
+
+    d, t, e = config["dataset"], config["train"], config["eval"]
+    dataset = build_dataset(d, "val", train=False, resize_mask=e["resolution"] == "resized")
+    loader = build_eval_loader(dataset, e["batch_size"], t["workers"], pin_memory=device.type == "cuda")
+    renice_workers(loader, args.worker_nice)
+    dtype = amp_dtype(device, t["amp"], t["amp_dtype"])
+    n = min(max(1, args.eval_images // e["batch_size"]), len(loader))
+    cached = [b[0].to(device) for b in Batches(loader, n, 0, device, args.channels_last)]
+    model.eval()
+    with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+        for images in cached:  # one pass first: every val shape warm, as in the second epoch's evaluation
+            model(images)
+        sync(device)
+        start = time.perf_counter()
+        for images in cached:
+            model(images)
+        sync(device)
+    images_seen = sum(len(images) for images in cached)
+    compute_ips = images_seen / (time.perf_counter() - start)
+    update_time, update = [0.0], ConfusionMatrix.update
+
+    def timed_update(self, *a, **kw) -> None:
+        sync(device)
+        tick = time.perf_counter()
+        update(self, *a, **kw)
+        sync(device)
+        update_time[0] += time.perf_counter() - tick
+
+    batches = Batches(loader, n, 0, device, args.channels_last)
+    with mock.patch.object(ConfusionMatrix, "update", timed_update):
+        evaluate(model, batches, device, d["num_classes"], d["ignore_index"], amp_dtype=dtype)
+        sync(device)
+    elapsed = time.perf_counter() - batches.start
+    return {"compute_eval_ips": compute_ips, "eval_ips": images_seen / elapsed, "confmat_frac": update_time[0] / elapsed}
+
+
+def bench_predict(model, config: dict[str, Any], device: torch.device, args, work: Path) -> float:
+    """ms per image of the real `seg predict` (in-process, after its checkpoint load), best of --repeats."""
+    from PIL import Image
+
+    import seg_cli.data.io
+    from seg_cli import cli
+    from seg_cli.data.build import build_dataset
+    from seg_cli.engine.checkpoint import save_checkpoint
+
+    ckpt, folder = work / "bench.pt", work / "images"
+    save_checkpoint({"model": model.state_dict(), "config": config}, ckpt)
+    folder.mkdir(exist_ok=True)
+    dataset = build_dataset(config["dataset"], "val", train=False)
+    for i in range(min(args.predict_images, len(dataset))):
+        image = dataset.load_pair(i)[0].permute(1, 2, 0).numpy()
+        Image.fromarray(image).save(folder / f"{i:03d}.jpg", quality=90)
+    starts, load_rgb, best = [], seg_cli.data.io.load_rgb, float("inf")
+
+    def timed_load(*a, **kw):
+        starts.append(time.perf_counter())
+        return load_rgb(*a, **kw)
+
+    argv = ["predict", str(folder), f"ckpt={ckpt}", f"out={work / 'masks'}", f"device={device}",
+            f"hydra.run.dir={work / 'predict'}"]
+    for _ in range(max(1, args.repeats)):
+        starts.clear()
+        with mock.patch.object(seg_cli.data.io, "load_rgb", timed_load), mock.patch.object(sys, "argv", sys.argv), \
+                contextlib.redirect_stdout(io.StringIO()):
+            cli.main(argv)
+        sync(device)
+        best = min(best, (time.perf_counter() - starts[0]) / len(starts))
+    return 1000 * best
+
+
+def time_command(argv: list[str], repeats: int, cwd: Path) -> float:
+    """Best wall time in seconds of `python -m seg_cli ARGV` over `repeats` runs."""
+    best = float("inf")
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "seg_cli", *argv], cwd=cwd, check=True, capture_output=True)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_startup(args, work: Path) -> dict[str, float | None]:
+    """`seg --help`, `seg train --help` and (--startup all) a complete one-step `seg train` of the model."""
+    tiny = [f"model={args.model}", "train.epochs=1", "train.batch_size=2", "train.workers=0",
+            "train.progress=false", "dataset.train_size=2", "dataset.val_size=1", "dataset.min_side=64",
+            "dataset.max_side=64", "dataset.base_size=64", "dataset.crop_size=64", f"train.device={args.device}"]
+    return {"help_s": time_command(["--help"], args.repeats, work),
+            "train_help_s": time_command(["train", "--help"], args.repeats, work),
+            "train_start_s": time_command(["train", *tiny], args.repeats, work)
+            if args.startup == "all" and args.dataset == "synthetic" else None}
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """A two-column plain-text table of the results."""
+    width = max(map(len, results))
+    lines = [f"{'metric':<{width}}  value", f"{'-' * width}  -----"]
+    for key, value in results.items():
+        lines.append(f"{key:<{width}}  {value:.4g}" if isinstance(value, float) else f"{key:<{width}}  {value}")
+    return "\n".join(lines)
+
+
+def measure_throughput(model, config: dict[str, Any], device: torch.device, args) -> dict[str, float]:
+    """Ceilings and end-to-end rates over --rounds: the best rate of each, and each ratio as the median
+    of the per-round ratios (ceiling and end-to-end run back to back, so both see the same machine load)."""
+    rounds = []
+    for _ in range(max(1, args.rounds)):
+        rates = {"compute_train_ips": bench_compute_train(model, config, device, args),
+                 **bench_train(model, config, device, args)}
+        if not rounds:
+            rates["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        rounds.append({**rates, **bench_eval(model, config, device, args)})
+    best = {k: max(r[k] for r in rounds) for k in rounds[0] if k.endswith("_ips")}
+    best["train_frac"] = statistics.median(r["train_ips"] / r["compute_train_ips"] for r in rounds)
+    best["eval_frac"] = statistics.median(r["eval_ips"] / r["compute_eval_ips"] for r in rounds)
+    best["confmat_frac"] = statistics.median(r["confmat_frac"] for r in rounds)
+    best["peak_rss_mib"] = rounds[0]["peak_rss_mib"]
+    return best
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from seg_cli.engine.distributed import local_device
+    from seg_cli.engine.runtime import seed_everything
+    from seg_cli.models.build import build_model
+
+    config = compose_config(args)
+    device = local_device(args.device)
+    seed_everything(config["seed"])
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # what a user would set for fixed crops; seg leaves the default
+    model = build_model(config["model"]).to(device)
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    d, t = config["dataset"], config["train"]
+    results: dict[str, Any] = {
+        "model": args.model, "dataset": args.dataset, "device": str(device), "threads": torch.get_num_threads(),
+        "batch": t["batch_size"], "crop": d["crop_size"], "workers": t["workers"],
+        "eval_batch": config["eval"]["batch_size"], "channels_last": args.channels_last,
+        "worker_nice": args.worker_nice, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+    }
+    results.update(measure_throughput(model, config, device, args))
+    with tempfile.TemporaryDirectory(prefix="seg-bench-") as tmp:
+        results["predict_ms"] = bench_predict(model, config, device, args, Path(tmp))
+        if args.startup != "none":
+            results.update(bench_startup(args, Path(tmp)))
+    print(format_table(results))
+    print(json.dumps(results))
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""scripts/bench.py runs end to end in a tiny configuration and ends with one JSON line of positive numbers."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
+REQUIRED = ("compute_train_ips", "train_ips", "compute_eval_ips", "eval_ips", "confmat_frac", "help_s",
+            "peak_rss_mib", "train_help_s", "predict_ms", "train_frac", "eval_frac")
+
+
+@pytest.mark.slow
+def test_bench_tiny_run_ends_with_json_of_positive_numbers(tmp_path):
+    args = ["--model", "unet_small", "--batch", "2", "--crop", "64", "--steps", "3", "--warmup", "1",
+            "--workers", "1", "--eval-images", "4", "--predict-images", "2", "--repeats", "1", "--startup", "help",
+            "--device", "cpu", "dataset.train_size=8", "dataset.val_size=4"]
+    result = subprocess.run([sys.executable, str(BENCH), *args], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    numbers = json.loads(lines[-1])
+    for key in REQUIRED:
+        value = numbers[key]
+        assert isinstance(value, (int, float)) and math.isfinite(value) and value > 0, (key, value)
+    assert numbers["batch"] == 2 and numbers["crop"] == 64 and numbers["model"] == "unet_small"
+    assert "compute_train_ips" in result.stdout.split(lines[-1])[0]  # the table comes before the JSON
+    assert not list(tmp_path.iterdir()), "the bench must not write into the working directory"
