@@ -186,12 +186,15 @@ def test_pretrained_backbone_loads_the_imagenet_weights(monkeypatch, name, weigh
 
 @pytest.mark.slow
 def test_fcn_fc6_as_a_convolution_equals_vgg_fully_connected_layer():
+    torch.manual_seed(0)
     vgg = vgg16()
     model = fcn_vgg.fcn32s_vgg16(1)
     model.load_vgg_state(vgg.state_dict())
     pool5 = torch.randn(1, 512, 7, 7)
     with torch.no_grad():
-        assert torch.allclose(model.head[0](pool5).flatten(), vgg.classifier[0](pool5.flatten(1))[0], atol=1e-5)
+        # 25,088-term dot products summed in another order: float32 rounding reaches ~1e-5
+        assert torch.allclose(model.head[0](pool5).flatten(), vgg.classifier[0](pool5.flatten(1))[0],
+                              rtol=1e-4, atol=1e-4)
 
 
 def test_unet_transposed_upsampling_keeps_pixels_over_their_skip_at_odd_sizes():
