@@ -44,7 +44,7 @@ def test_command_help_lists_groups_options_and_the_commented_config(tmp_path):
     model_line = next(line for line in lines if line.startswith("model: "))
     assert "unet_small (default)" in model_line and "fcn_resnet50" in model_line
     assert any(line.startswith("experiment: ") and "(none by default)" in line for line in lines)
-    assert "epochs: 12              # passes over the training split" in result.stdout
+    assert "epochs: 15              # passes over the training split" in result.stdout
     assert "hydra:" not in result.stdout and elapsed < 5
     for command in ("eval", "predict", "export", "info", "data"):
         assert run_seg(command, "--help", cwd=tmp_path).returncode == 0
