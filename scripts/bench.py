@@ -7,20 +7,21 @@ the config is composed from configs/train.yaml exactly as `seg train` composes i
 arguments are passed on as overrides), and the end-to-end numbers run `build_train_loader` +
 `train_one_epoch` and `build_eval_loader` + `evaluate`. Throughputs exclude the first `--warmup`
 batches. `--crop` other than the dataset's crop scales `base_size` (and a synthetic set's image
-sides) by the same factor, so images keep their proportion to the crop.
+sides) by the same factor, so images keep their proportion to the crop. The eval ceiling runs the
+model on the very batches the val loader yields (same shapes), so eval_frac isolates loading and scoring.
+On CUDA every clock reading is preceded by torch.cuda.synchronize; AMP follows train.amp as in seg.
+Start-up and `seg predict` timings come from scripts/bench_cli.py; scripts/bench_knobs.py A/B-times
+the individual knobs (channels_last, threads, argmax, confusion update, eval batch, decoding, loader).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
-import io
 import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +30,9 @@ from typing import Any
 from unittest import mock
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_cli import predict_ms, startup_times  # noqa: E402
 
 SIZE_KEYS = ("base_size", "min_side", "max_side")  # dataset keys scaled with --crop when present
 
@@ -46,11 +50,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--eval-batch", type=int, default=None, help="default: eval.batch_size")
     p.add_argument("--eval-images", type=int, default=32, help="validation images timed")
     p.add_argument("--predict-images", type=int, default=8, help="images given to `seg predict`")
-    p.add_argument("--rounds", type=int, default=1, help="rounds of the throughput measurements (best kept)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="rounds of the throughput measurements: best rate kept, ratios as the median of rounds")
     p.add_argument("--repeats", type=int, default=3, help="runs of each start-up / predict timing (best kept)")
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
     p.add_argument("--channels-last", action="store_true", help="model and inputs in channels_last")
     p.add_argument("--worker-nice", type=int, default=0, help="lower the DataLoader workers' CPU priority by N")
+    p.add_argument("--cudnn-benchmark", action="store_true", help="torch.backends.cudnn.benchmark (seg: off)")
     p.add_argument("--startup", choices=("all", "help", "none"), default="all",
                    help="`seg` start-up timings: --help only, or also a one-step `seg train`")
     p.add_argument("overrides", nargs="*", help="extra seg config overrides, e.g. dataset.root=/data")
@@ -229,61 +235,6 @@ def bench_eval(model, config: dict[str, Any], device: torch.device, args) -> dic
     return {"compute_eval_ips": compute_ips, "eval_ips": images_seen / elapsed, "confmat_frac": update_time[0] / elapsed}
 
 
-def bench_predict(model, config: dict[str, Any], device: torch.device, args, work: Path) -> float:
-    """ms per image of the real `seg predict` (in-process, after its checkpoint load), best of --repeats."""
-    from PIL import Image
-
-    import seg_cli.data.io
-    from seg_cli import cli
-    from seg_cli.data.build import build_dataset
-    from seg_cli.engine.checkpoint import save_checkpoint
-
-    ckpt, folder = work / "bench.pt", work / "images"
-    save_checkpoint({"model": model.state_dict(), "config": config}, ckpt)
-    folder.mkdir(exist_ok=True)
-    dataset = build_dataset(config["dataset"], "val", train=False)
-    for i in range(min(args.predict_images, len(dataset))):
-        image = dataset.load_pair(i)[0].permute(1, 2, 0).numpy()
-        Image.fromarray(image).save(folder / f"{i:03d}.jpg", quality=90)
-    starts, load_rgb, best = [], seg_cli.data.io.load_rgb, float("inf")
-
-    def timed_load(*a, **kw):
-        starts.append(time.perf_counter())
-        return load_rgb(*a, **kw)
-
-    argv = ["predict", str(folder), f"ckpt={ckpt}", f"out={work / 'masks'}", f"device={device}",
-            f"hydra.run.dir={work / 'predict'}"]
-    for _ in range(max(1, args.repeats)):
-        starts.clear()
-        with mock.patch.object(seg_cli.data.io, "load_rgb", timed_load), mock.patch.object(sys, "argv", sys.argv), \
-                contextlib.redirect_stdout(io.StringIO()):
-            cli.main(argv)
-        sync(device)
-        best = min(best, (time.perf_counter() - starts[0]) / len(starts))
-    return 1000 * best
-
-
-def time_command(argv: list[str], repeats: int, cwd: Path) -> float:
-    """Best wall time in seconds of `python -m seg_cli ARGV` over `repeats` runs."""
-    best = float("inf")
-    for _ in range(max(1, repeats)):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "seg_cli", *argv], cwd=cwd, check=True, capture_output=True)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def bench_startup(args, work: Path) -> dict[str, float | None]:
-    """`seg --help`, `seg train --help` and (--startup all) a complete one-step `seg train` of the model."""
-    tiny = [f"model={args.model}", "train.epochs=1", "train.batch_size=2", "train.workers=0",
-            "train.progress=false", "dataset.train_size=2", "dataset.val_size=1", "dataset.min_side=64",
-            "dataset.max_side=64", "dataset.base_size=64", "dataset.crop_size=64", f"train.device={args.device}"]
-    return {"help_s": time_command(["--help"], args.repeats, work),
-            "train_help_s": time_command(["train", "--help"], args.repeats, work),
-            "train_start_s": time_command(["train", *tiny], args.repeats, work)
-            if args.startup == "all" and args.dataset == "synthetic" else None}
-
-
 def format_table(results: dict[str, Any]) -> str:
     """A two-column plain-text table of the results."""
     width = max(map(len, results))
@@ -308,6 +259,8 @@ def measure_throughput(model, config: dict[str, Any], device: torch.device, args
     best["eval_frac"] = statistics.median(r["eval_ips"] / r["compute_eval_ips"] for r in rounds)
     best["confmat_frac"] = statistics.median(r["confmat_frac"] for r in rounds)
     best["peak_rss_mib"] = rounds[0]["peak_rss_mib"]
+    if device.type == "cuda":
+        best["peak_cuda_mib"] = torch.cuda.max_memory_allocated(device) / 2**20
     return best
 
 
@@ -322,8 +275,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     config = compose_config(args)
     device = local_device(args.device)
     seed_everything(config["seed"])
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # what a user would set for fixed crops; seg leaves the default
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
     model = build_model(config["model"]).to(device)
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -332,13 +284,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "model": args.model, "dataset": args.dataset, "device": str(device), "threads": torch.get_num_threads(),
         "batch": t["batch_size"], "crop": d["crop_size"], "workers": t["workers"],
         "eval_batch": config["eval"]["batch_size"], "channels_last": args.channels_last,
-        "worker_nice": args.worker_nice, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+        "worker_nice": args.worker_nice, "cudnn_benchmark": args.cudnn_benchmark,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
     }
     results.update(measure_throughput(model, config, device, args))
     with tempfile.TemporaryDirectory(prefix="seg-bench-") as tmp:
-        results["predict_ms"] = bench_predict(model, config, device, args, Path(tmp))
+        results["predict_ms"] = predict_ms(model, config, device, args.predict_images, args.repeats, Path(tmp))
         if args.startup != "none":
-            results.update(bench_startup(args, Path(tmp)))
+            results.update(startup_times(args.model, args.device, args.repeats, args.startup == "all"
+                                         and args.dataset == "synthetic", Path(tmp)))
     print(format_table(results))
     print(json.dumps(results))
     return results

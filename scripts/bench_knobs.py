@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import json
 import sys
 import tempfile
@@ -23,9 +24,10 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import compose_config, sync, training_parts  # noqa: E402
+from bench import Batches, compose_config, sync, training_parts  # noqa: E402
 
-EXPERIMENTS = ("channels_last", "grad_mode", "item_sync", "threads", "confmat", "eval_shapes", "decode", "loader")
+EXPERIMENTS = ("channels_last", "grad_mode", "item_sync", "threads", "confmat", "eval_shapes", "eval_batch", "decode",
+               "loader")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -41,7 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "A/B comparisons stable on a machine shared with other processes")
     p.add_argument("--repeats", type=int, default=5, help="interleaved rounds per experiment (best kept)")
     p.add_argument("--iters", type=int, default=3, help="calls timed per variant and round")
-    p.add_argument("--eval-images", type=int, default=16, help="validation images of the eval_shapes experiment")
+    p.add_argument("--eval-images", type=int, default=16, help="validation images of eval_shapes / eval_batch")
+    p.add_argument("--eval-batch-alt", type=int, default=4, help="eval_batch: the batch compared with 1")
     p.add_argument("--pad-multiple", type=int, default=32, help="eval_shapes: pad H and W up to this multiple")
     p.add_argument("--only", default=",".join(EXPERIMENTS), help="comma-separated subset of: " + ", ".join(EXPERIMENTS))
     p.add_argument("overrides", nargs="*", help="extra seg config overrides")
@@ -101,11 +104,13 @@ def forward(model, images, grad_mode=torch.inference_mode) -> Callable[[], None]
 
 def exp_channels_last(model, config, device, args) -> dict[str, float]:
     images, masks = random_batch(config, device)
-    model_cl = _copy(model).to(memory_format=torch.channels_last)
+    model_cl = copy.deepcopy(model).to(memory_format=torch.channels_last)
     images_cl = images.contiguous(memory_format=torch.channels_last)
+    step = train_step(model, config, device, images, masks)
+    step_cl = train_step(model_cl, config, device, images_cl, masks)
     return compare({
-        "train contiguous": lambda: (model.train(), train_step(model, config, device, images, masks)()),
-        "train channels_last": lambda: (model_cl.train(), train_step(model_cl, config, device, images_cl, masks)()),
+        "train contiguous": lambda: (model.train(), step()),
+        "train channels_last": lambda: (model_cl.train(), step_cl()),
         "eval contiguous": forward(model, images), "eval channels_last": forward(model_cl, images_cl),
     }, args.repeats, args.iters, device)
 
@@ -136,8 +141,17 @@ def exp_threads(model, config, device, args) -> dict[str, float]:
                    args.repeats, args.iters, device)
 
 
+def update_extra_bin(confmat, target: torch.Tensor, pred: torch.Tensor, ignore_index: int) -> None:
+    """ConfusionMatrix.update without boolean-mask gathers: ignored pixels are counted in an extra bin."""
+    n = confmat.num_classes
+    target, pred = target.flatten().long(), pred.flatten().long()
+    codes = torch.where((target != ignore_index) & (target < n), target * n + pred, n * n)
+    confmat.mat += torch.bincount(codes, minlength=n * n + 1)[: n * n].reshape(n, n)
+
+
 def exp_confmat(model, config, device, args) -> dict[str, float]:
-    """Per val image: forward vs. what evaluate adds (resize to the label, argmax, confusion update)."""
+    """Per val image: forward vs. what evaluate adds (resize to the label, argmax, confusion update),
+    and the faster equivalents: max(1).indices for argmax(1), update_extra_bin for update."""
     from seg_cli.data.build import build_dataset
     from seg_cli.metrics.confusion import ConfusionMatrix
 
@@ -150,12 +164,18 @@ def exp_confmat(model, config, device, args) -> dict[str, float]:
         logits = (logits["out"] if isinstance(logits, dict) else logits).float()
     size = tuple(mask.shape[-2:])
     resized = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
-    confmat, pred = ConfusionMatrix(d["num_classes"], device), resized.argmax(1)[0]
+    pred = resized.argmax(1)[0]
+    reference, fast = ConfusionMatrix(d["num_classes"], device), ConfusionMatrix(d["num_classes"], device)
+    reference.update(mask, pred, d["ignore_index"])
+    update_extra_bin(fast, mask, pred, d["ignore_index"])
+    assert torch.equal(reference.mat, fast.mat) and torch.equal(pred, resized.max(1).indices[0])
     return compare({
         "forward": forward(model, image),
         "resize logits to the label": lambda: F.interpolate(logits, size=size, mode="bilinear", align_corners=False),
-        "argmax": lambda: resized.argmax(1),
-        "ConfusionMatrix.update": lambda: confmat.update(mask, pred, d["ignore_index"]),
+        "argmax(1)": lambda: resized.argmax(1),
+        "max(1).indices": lambda: resized.max(1).indices,
+        "ConfusionMatrix.update": lambda: reference.update(mask, pred, d["ignore_index"]),
+        "update_extra_bin": lambda: update_extra_bin(fast, mask, pred, d["ignore_index"]),
     }, args.repeats, args.iters * 10, device)
 
 
@@ -178,6 +198,24 @@ def exp_eval_shapes(model, config, device, args) -> dict[str, float]:
         args.repeats, 1, device).items()}
 
 
+def exp_eval_batch(model, config, device, args) -> dict[str, float]:
+    """seg's evaluate over the same val images with eval batch 1 vs. --eval-batch-alt (padded batches)."""
+    from seg_cli.data.build import build_dataset, build_eval_loader
+    from seg_cli.engine.loop import evaluate
+
+    d, t = config["dataset"], config["train"]
+    dataset = build_dataset(d, "val", train=False, resize_mask=config["eval"]["resolution"] == "resized")
+    n = min(args.eval_images, len(dataset))
+
+    def run(batch: int) -> Callable[[], None]:
+        loader = build_eval_loader(dataset, batch, t["workers"], pin_memory=device.type == "cuda")
+        return lambda: evaluate(model, Batches(loader, -(-n // batch), 0, device, False), device, d["num_classes"],
+                                d["ignore_index"])
+
+    return {k: v / n for k, v in compare({f"evaluate, eval batch {b} (ms/img)": run(b)
+                                          for b in (1, args.eval_batch_alt)}, args.repeats, 1, device).items()}
+
+
 def exp_decode(model, config, device, args) -> dict[str, float]:
     """A VOC-sized photo (500x375 JPEG) and palette mask: PIL (seg_cli.data.io) vs. torchvision.io."""
     import numpy as np
@@ -186,20 +224,20 @@ def exp_decode(model, config, device, args) -> dict[str, float]:
 
     from seg_cli.data.io import load_image, load_mask
 
-    folder = Path(tempfile.mkdtemp(prefix="seg-knobs-"))
     rng = np.random.default_rng(0)
     photo = (np.linspace(0, 255, 500)[None, :, None] + rng.normal(0, 20, (375, 500, 3))).clip(0, 255)
-    Image.fromarray(photo.astype(np.uint8)).save(folder / "a.jpg", quality=90)
-    mask = Image.fromarray(np.where(rng.random((375, 500)) > 0.5, 5, 0).astype(np.uint8), mode="L").convert("P")
-    mask.save(folder / "a.png")
-    jpg, png = str(folder / "a.jpg"), str(folder / "a.png")
-    return compare({
-        "jpeg PIL load_image": lambda: load_image(jpg),
-        "jpeg torchvision decode_image": lambda: decode_image(read_file(jpg), ImageReadMode.RGB,
-                                                              apply_exif_orientation=True),
-        "png mask PIL load_mask": lambda: load_mask(png),
-        "png mask torchvision decode_image": lambda: decode_image(read_file(png), ImageReadMode.UNCHANGED),
-    }, args.repeats, args.iters * 10, torch.device("cpu"))
+    labels = np.where(rng.random((375, 500)) > 0.5, 5, 0).astype(np.uint8)
+    with tempfile.TemporaryDirectory(prefix="seg-knobs-") as folder:
+        jpg, png = str(Path(folder) / "a.jpg"), str(Path(folder) / "a.png")
+        Image.fromarray(photo.astype(np.uint8)).save(jpg, quality=90)
+        Image.fromarray(labels).convert("P").save(png)
+        return compare({
+            "jpeg PIL load_image": lambda: load_image(jpg),
+            "jpeg torchvision decode_image": lambda: decode_image(read_file(jpg), ImageReadMode.RGB,
+                                                                  apply_exif_orientation=True),
+            "png mask PIL load_mask": lambda: load_mask(png),
+            "png mask torchvision decode_image": lambda: decode_image(read_file(png), ImageReadMode.UNCHANGED),
+        }, args.repeats, args.iters * 10, torch.device("cpu"))
 
 
 def exp_loader(model, config, device, args) -> dict[str, float]:
@@ -225,12 +263,6 @@ def exp_loader(model, config, device, args) -> dict[str, float]:
     results.update(compare({f"first batch, {workers} {kind} workers": (lambda lo=lo: next(iter(lo)))
                             for kind, lo in first.items()}, args.repeats, 1, torch.device("cpu")))
     return results
-
-
-def _copy(model: torch.nn.Module) -> torch.nn.Module:
-    import copy
-
-    return copy.deepcopy(model)
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
