@@ -141,17 +141,18 @@ def exp_threads(model, config, device, args) -> dict[str, float]:
                    args.repeats, args.iters, device)
 
 
-def update_extra_bin(confmat, target: torch.Tensor, pred: torch.Tensor, ignore_index: int) -> None:
-    """ConfusionMatrix.update without boolean-mask gathers: ignored pixels are counted in an extra bin."""
+def update_masked_gather(confmat, target: torch.Tensor, pred: torch.Tensor, ignore_index: int) -> None:
+    """The confusion update seg used before: ignored pixels gathered out with a boolean mask."""
     n = confmat.num_classes
-    target, pred = target.flatten().long(), pred.flatten().long()
-    codes = torch.where((target != ignore_index) & (target < n), target * n + pred, n * n)
-    confmat.mat += torch.bincount(codes, minlength=n * n + 1)[: n * n].reshape(n, n)
+    target, pred = target.flatten(), pred.flatten()
+    keep = (target != ignore_index) & (target < n)
+    codes = target[keep].to(torch.int64) * n + pred[keep].to(torch.int64)
+    confmat.mat += torch.bincount(codes, minlength=n * n).reshape(n, n)
 
 
 def exp_confmat(model, config, device, args) -> dict[str, float]:
     """Per val image: forward vs. what evaluate adds (resize to the label, argmax, confusion update),
-    and the faster equivalents: max(1).indices for argmax(1), update_extra_bin for update."""
+    argmax(1) (before) vs. max(1).indices (seg now), the boolean-gather update (before) vs. seg's."""
     from seg_cli.data.build import build_dataset
     from seg_cli.metrics.confusion import ConfusionMatrix
 
@@ -167,15 +168,15 @@ def exp_confmat(model, config, device, args) -> dict[str, float]:
     pred = resized.argmax(1)[0]
     reference, fast = ConfusionMatrix(d["num_classes"], device), ConfusionMatrix(d["num_classes"], device)
     reference.update(mask, pred, d["ignore_index"])
-    update_extra_bin(fast, mask, pred, d["ignore_index"])
+    update_masked_gather(fast, mask, pred, d["ignore_index"])
     assert torch.equal(reference.mat, fast.mat) and torch.equal(pred, resized.max(1).indices[0])
     return compare({
         "forward": forward(model, image),
         "resize logits to the label": lambda: F.interpolate(logits, size=size, mode="bilinear", align_corners=False),
         "argmax(1)": lambda: resized.argmax(1),
         "max(1).indices": lambda: resized.max(1).indices,
-        "ConfusionMatrix.update": lambda: reference.update(mask, pred, d["ignore_index"]),
-        "update_extra_bin": lambda: update_extra_bin(fast, mask, pred, d["ignore_index"]),
+        "boolean-gather update (before)": lambda: update_masked_gather(fast, mask, pred, d["ignore_index"]),
+        "ConfusionMatrix.update (extra bin)": lambda: reference.update(mask, pred, d["ignore_index"]),
     }, args.repeats, args.iters * 10, device)
 
 

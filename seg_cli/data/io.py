@@ -45,10 +45,34 @@ def _rescale_to_8bit(img: Image.Image) -> Image.Image:
     return Image.fromarray(scaled.astype(np.uint8))
 
 
-def load_image(path: str | Path) -> torch.Tensor:
-    """An image as a uint8 tensor of shape (3, H, W)."""
-    array = np.asarray(load_rgb(path))
+def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> torch.Tensor:
+    """An image as a uint8 tensor of shape (3, H, W), EXIF orientation applied.
+
+    8-bit RGB / grey JPEG and PNG files, the usual training data, are decoded by torchvision.io straight
+    into a CHW tensor: the same pixels as Pillow, a third faster for a VOC photo (1.49 -> 0.99 ms,
+    scripts/bench_knobs.py decode). Any other file, and any file that decoder rejects, goes through
+    `load_rgb`, which converts every mode and says in one line what is wrong.
+    """
+    fast = _decode_with_torchvision(path, max_pixels)
+    if fast is not None:
+        return fast
+    array = np.asarray(load_rgb(path, max_pixels))
     return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+
+
+def _decode_with_torchvision(path: str | Path, max_pixels: int) -> torch.Tensor | None:
+    """The fast path of `load_image`, or None where Pillow must handle the file."""
+    from torchvision.io import ImageReadMode, decode_image, read_file
+
+    try:
+        with Image.open(path) as img:  # reads the header only: format, mode and size
+            if img.format not in ("JPEG", "PNG") or img.mode not in ("RGB", "L"):
+                return None
+            if img.width * img.height > max_pixels:
+                return None
+        return decode_image(read_file(str(path)), ImageReadMode.RGB, apply_exif_orientation=True)
+    except Exception:  # missing, corrupt or truncated: load_rgb reads it again and names the problem
+        return None
 
 
 def load_mask(path: str | Path) -> torch.Tensor:

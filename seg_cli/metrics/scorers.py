@@ -22,7 +22,9 @@ class MulticlassScorer:
         self.ignore_index, self.class_names = ignore_index, list(class_names)
 
     def update(self, logits: torch.Tensor, target: torch.Tensor) -> None:
-        self.confmat.update(target, logits.argmax(1)[0], self.ignore_index)
+        # max(1).indices equals argmax(1) (first index on ties) and is ~30x faster on CPU for NCHW
+        # logits: argmax reduces over the strided class dim element by element (scripts/bench_knobs.py confmat).
+        self.confmat.update(target, logits.max(1).indices[0], self.ignore_index)
 
     def reduce_from_all_processes(self) -> None:
         self.confmat.reduce_from_all_processes()

@@ -23,6 +23,24 @@ def test_exif_orientation_is_applied(tmp_path):
     assert load_image(tmp_path / "r.jpg").shape == (3, 8, 4)
 
 
+@pytest.mark.parametrize("fmt,mode", [("JPEG", "RGB"), ("PNG", "RGB"), ("PNG", "L"), ("PNG", "RGBA")])
+def test_torchvision_fast_path_gives_pillows_pixels(tmp_path, fmt, mode):
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(37, 53, len(mode)), dtype=np.uint8).squeeze()
+    path = tmp_path / f"x.{fmt.lower()}"
+    Image.fromarray(pixels, mode).save(path, format=fmt)
+    expected = np.asarray(Image.open(path).convert("RGB")).transpose(2, 0, 1)
+    assert load_image(path).tolist() == expected.tolist()
+
+
+def test_truncated_jpeg_is_an_error_not_a_partial_image(tmp_path):
+    path = tmp_path / "cut.jpg"
+    Image.fromarray(np.full((64, 64, 3), 90, np.uint8)).save(path, quality=90)
+    path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(DataError, match="cannot read image .*cut.jpg"):
+        load_image(path)
+
+
 def test_palette_mask_keeps_indices(tmp_path):
     from seg_cli.data.palette import palette_image
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from seg_cli.data.io import load_rgb
+from seg_cli.data.io import load_image, load_rgb
 from seg_cli.errors import DataError
 
 
@@ -49,9 +49,13 @@ def test_random_and_mutated_bytes_give_clean_errors_only(tmp_path):
         try:
             image = load_rgb(path, max_pixels=10_000_000)
             assert image.mode == "RGB"
+            tensor = load_image(path, max_pixels=10_000_000)  # datasets' loader, torchvision.io fast path
+            assert tensor.shape == (3, image.height, image.width)
             outcomes["ok"] += 1
         except DataError as exc:
             assert str(path) in str(exc) and "\n" not in str(exc)
+            with pytest.raises(DataError):
+                load_image(path, max_pixels=10_000_000)
             outcomes["error"] += 1
         assert time.perf_counter() - start < 10, f"case {i} took too long"
     assert outcomes["error"] > 100
