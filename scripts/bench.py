@@ -7,8 +7,11 @@ the config is composed from configs/train.yaml exactly as `seg train` composes i
 arguments are passed on as overrides), and the end-to-end numbers run `build_train_loader` +
 `train_one_epoch` and `build_eval_loader` + `evaluate`. Throughputs exclude the first `--warmup`
 batches. `--crop` other than the dataset's crop scales `base_size` (and a synthetic set's image
-sides) by the same factor, so images keep their proportion to the crop. The eval ceiling runs the
-model on the very batches the val loader yields (same shapes), so eval_frac isolates loading and scoring.
+sides) by the same factor, so images keep their proportion to the crop. Evaluation is timed three ways
+(see bench_eval): eval_first_ips (new shapes, as `seg eval` sees them), eval_ips (the loader again, shapes
+warm) and eval_replay_ips (a training run's later evaluations, from the eval cache); the forward-only
+ceiling runs the model on the very batches the val loader yields, so each eval_*_frac isolates loading
+and scoring.
 On CUDA every clock reading is preceded by torch.cuda.synchronize; AMP follows train.amp as in seg.
 Start-up and `seg predict` timings come from scripts/bench_cli.py; scripts/bench_knobs.py A/B-times
 the individual knobs (channels_last, threads, argmax, confusion update, eval batch, decoding, loader).
@@ -56,7 +59,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
     p.add_argument("--channels-last", action="store_true", help="model and inputs in channels_last")
     p.add_argument("--worker-nice", type=int, default=0, help="lower the DataLoader workers' CPU priority by N")
-    p.add_argument("--cudnn-benchmark", action="store_true", help="torch.backends.cudnn.benchmark (seg: off)")
     p.add_argument("--startup", choices=("all", "help", "none"), default="all",
                    help="`seg` start-up timings: --help only, or also a one-step `seg train`")
     p.add_argument("overrides", nargs="*", help="extra seg config overrides, e.g. dataset.root=/data")
@@ -98,6 +100,7 @@ class Batches:
 
     def __init__(self, loader, limit: int, warmup: int, device: torch.device, channels_last: bool) -> None:
         self.loader, self.limit, self.warmup = loader, min(limit, len(loader)), warmup
+        self.dataset = loader.dataset
         self.device, self.channels_last, self.start = device, channels_last, None
 
     def __len__(self) -> int:
@@ -194,29 +197,48 @@ def bench_train(model, config: dict[str, Any], device: torch.device, args) -> di
 
 
 def bench_eval(model, config: dict[str, Any], device: torch.device, args) -> dict[str, float]:
-    """Forward-only on the val batches held in memory vs. seg's evaluate over the val loader."""
+    """seg's evaluate over the val loader vs. forward-only on the same batches held in memory.
+
+    Passes, in order: the first (new input shapes and loading: what `seg eval` and a run's first
+    evaluation see), the forward-only ceiling (shapes warm), a second pass through the loader (eval_ips,
+    with the confusion update timed), and a pass replayed from the eval cache (a run's later evaluations).
+    """
     from seg_cli.data.build import build_dataset, build_eval_loader
+    from seg_cli.data.replay import ReplayLoader
     from seg_cli.engine.loop import evaluate
     from seg_cli.engine.runtime import amp_dtype
     from seg_cli.metrics.confusion import ConfusionMatrix
 
     d, t, e = config["dataset"], config["train"], config["eval"]
     dataset = build_dataset(d, "val", train=False, resize_mask=e["resolution"] == "resized")
-    loader = build_eval_loader(dataset, e["batch_size"], t["workers"], pin_memory=device.type == "cuda")
+    loader = build_eval_loader(dataset, e["batch_size"], t["workers"], pin_memory=device.type == "cuda",
+                               pad_multiple=e["pad_multiple"])
     renice_workers(loader, args.worker_nice)
     dtype = amp_dtype(device, t["amp"], t["amp_dtype"])
     n = min(max(1, args.eval_images // e["batch_size"]), len(loader))
-    cached = [b[0].to(device) for b in Batches(loader, n, 0, device, args.channels_last)]
+    replay = ReplayLoader(Batches(loader, n, 0, device, args.channels_last), e["cache_mib"])
+
+    def timed_evaluate(batches) -> float:
+        sync(device)
+        tick = time.perf_counter()
+        evaluate(model, batches, device, d["num_classes"], d["ignore_index"], amp_dtype=dtype)
+        sync(device)
+        return time.perf_counter() - tick
+
+    first_s = timed_evaluate(replay)
+    if replay.batches is None:
+        raise SystemExit("bench: the timed val batches exceed eval.cache_mib; raise it or lower --eval-images")
+    cached = [batch[0].to(device) for batch in replay.batches]
+    images_seen = sum(len(images) for images in cached)
     model.eval()
     with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-        for images in cached:  # one pass first: every val shape warm, as in the second epoch's evaluation
+        for images in cached:  # shapes are warm after the first pass; one more untimed pass to be sure
             model(images)
         sync(device)
         start = time.perf_counter()
         for images in cached:
             model(images)
         sync(device)
-    images_seen = sum(len(images) for images in cached)
     compute_ips = images_seen / (time.perf_counter() - start)
     update_time, update = [0.0], ConfusionMatrix.update
 
@@ -227,12 +249,12 @@ def bench_eval(model, config: dict[str, Any], device: torch.device, args) -> dic
         sync(device)
         update_time[0] += time.perf_counter() - tick
 
-    batches = Batches(loader, n, 0, device, args.channels_last)
     with mock.patch.object(ConfusionMatrix, "update", timed_update):
-        evaluate(model, batches, device, d["num_classes"], d["ignore_index"], amp_dtype=dtype)
-        sync(device)
-    elapsed = time.perf_counter() - batches.start
-    return {"compute_eval_ips": compute_ips, "eval_ips": images_seen / elapsed, "confmat_frac": update_time[0] / elapsed}
+        streamed_s = timed_evaluate(Batches(loader, n, 0, device, args.channels_last))
+    replay_s = timed_evaluate(replay)
+    return {"compute_eval_ips": compute_ips, "eval_ips": images_seen / streamed_s,
+            "eval_first_ips": images_seen / first_s, "eval_replay_ips": images_seen / replay_s,
+            "confmat_frac": update_time[0] / streamed_s}
 
 
 def format_table(results: dict[str, Any]) -> str:
@@ -256,7 +278,8 @@ def measure_throughput(model, config: dict[str, Any], device: torch.device, args
         rounds.append({**rates, **bench_eval(model, config, device, args)})
     best = {k: max(r[k] for r in rounds) for k in rounds[0] if k.endswith("_ips")}
     best["train_frac"] = statistics.median(r["train_ips"] / r["compute_train_ips"] for r in rounds)
-    best["eval_frac"] = statistics.median(r["eval_ips"] / r["compute_eval_ips"] for r in rounds)
+    for kind in ("", "_first", "_replay"):
+        best[f"eval{kind}_frac"] = statistics.median(r[f"eval{kind}_ips"] / r["compute_eval_ips"] for r in rounds)
     best["confmat_frac"] = statistics.median(r["confmat_frac"] for r in rounds)
     best["peak_rss_mib"] = rounds[0]["peak_rss_mib"]
     if device.type == "cuda":
@@ -275,7 +298,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     config = compose_config(args)
     device = local_device(args.device)
     seed_everything(config["seed"])
-    torch.backends.cudnn.benchmark = args.cudnn_benchmark
     model = build_model(config["model"]).to(device)
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -284,7 +306,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "model": args.model, "dataset": args.dataset, "device": str(device), "threads": torch.get_num_threads(),
         "batch": t["batch_size"], "crop": d["crop_size"], "workers": t["workers"],
         "eval_batch": config["eval"]["batch_size"], "channels_last": args.channels_last,
-        "worker_nice": args.worker_nice, "cudnn_benchmark": args.cudnn_benchmark,
+        "worker_nice": args.worker_nice, "cudnn_benchmark": torch.backends.cudnn.benchmark,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
     }
     results.update(measure_throughput(model, config, device, args))

@@ -110,6 +110,9 @@ def resume_config(state: dict[str, Any], cfg: DictConfig) -> DictConfig:
     if "config" not in state:
         raise CheckpointError("the resume checkpoint holds no run config; is it a seg checkpoint?")
     merged = OmegaConf.create(state["config"])
+    for section in ("train", "data", "eval"):  # keys added to seg since the checkpoint get today's defaults
+        today = OmegaConf.to_container(cfg[section], resolve=True)
+        merged[section] = OmegaConf.merge(today, merged[section]) if section in merged else today
     for override in HydraConfig.get().overrides.task:
         key = override.split("=", 1)[0].lstrip("+~")
         if key.startswith("hydra.") or "=" not in override:

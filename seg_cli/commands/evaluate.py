@@ -49,6 +49,7 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     absolutize_paths(cfg)
     require_choice("eval.resolution", cfg.eval.resolution, ("original", "resized"))
     require_positive("eval.batch_size", cfg.eval.batch_size)
+    require_positive("eval.pad_multiple", cfg.eval.pad_multiple)
     from seg_cli.data.build import build_dataset, build_eval_loader
     from seg_cli.engine import distributed
     from seg_cli.engine.fit import write_json
@@ -60,7 +61,8 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     d = config["dataset"]
     dataset = build_dataset(d, cfg.split, train=False, resize_mask=cfg.eval.resolution == "resized")
     loader = build_eval_loader(dataset, cfg.eval.batch_size, cfg.workers, distributed.rank(),
-                               distributed.world_size(), pin_memory=device.type == "cuda")
+                               distributed.world_size(), pin_memory=device.type == "cuda",
+                               pad_multiple=cfg.eval.pad_multiple)
     log.info("evaluating %s on %d %s images (%s resolution, %s inference)", path, len(dataset), cfg.split,
              cfg.eval.resolution, cfg.infer.mode)
     scorer = build_scorer(d.get("task", "multiclass"), d["num_classes"], d["ignore_index"], dataset.class_names, device)

@@ -48,6 +48,12 @@ class DataSchema:
 class EvalSchema:
     batch_size: int = MISSING
     resolution: str = MISSING
+    pad_multiple: int = MISSING
+
+
+@dataclass
+class TrainEvalSchema(EvalSchema):
+    cache_mib: float = MISSING
 
 
 @dataclass
@@ -56,7 +62,7 @@ class TrainSchema:
     output_root: str = MISSING
     train: TrainLoopSchema = field(default_factory=TrainLoopSchema)
     data: DataSchema = field(default_factory=DataSchema)
-    eval: EvalSchema = field(default_factory=EvalSchema)
+    eval: TrainEvalSchema = field(default_factory=TrainEvalSchema)
     model: Any = MISSING
     dataset: Any = MISSING
     optimizer: Any = MISSING

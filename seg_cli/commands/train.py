@@ -71,6 +71,7 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
     import torch  # late: `seg train --help` must not pay for importing torch
 
     from seg_cli.data.build import build_dataset, build_eval_loader, build_train_loader
+    from seg_cli.data.replay import ReplayLoader
     from seg_cli.engine import distributed
     from seg_cli.engine.fit import FitOptions, TrainingInterrupted, fit, restore_training_state
     from seg_cli.engine.optim import build_param_groups
@@ -103,7 +104,8 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
 
     pin = device.type == "cuda"
     train_loader = build_train_loader(train_set, t["batch_size"], t["workers"], cfg.seed, rank, world, pin)
-    val_loader = build_eval_loader(val_set, cfg.eval.batch_size, t["workers"], rank, world, pin)
+    val_loader = ReplayLoader(build_eval_loader(val_set, cfg.eval.batch_size, t["workers"], rank, world, pin,
+                                                config["eval"]["pad_multiple"]), config["eval"]["cache_mib"])
     groups = build_param_groups(model, config["optimizer"]["lr"], t["aux_lr_mult"], t["norm_bias_weight_decay"])
     optimizer = instantiate(cfg.optimizer)(groups)
     steps_per_epoch = len(train_loader) // t["accumulate_steps"]

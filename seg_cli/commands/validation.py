@@ -38,6 +38,8 @@ def validate_train_config(cfg: DictConfig) -> None:
     require_choice("data.on_error", cfg.data.on_error, ("raise", "skip"))
     require_choice("eval.resolution", cfg.eval.resolution, ("original", "resized"))
     require_positive("eval.batch_size", cfg.eval.batch_size)
+    require_positive("eval.pad_multiple", cfg.eval.pad_multiple)
+    require_positive("eval.cache_mib", cfg.eval.cache_mib, allow_zero=True)
     if not (t.device in ("auto", "cpu") or str(t.device).startswith("cuda")):
         raise ConfigError(f"train.device={t.device!r} is not allowed; choose from: auto, cpu, cuda, cuda:N")
     validate_dataset_config(cfg.dataset)

@@ -46,14 +46,16 @@ def resize_mode(cfg: dict[str, Any]) -> str:
     return mode
 
 
-def collate_padded(batch: list[tuple[torch.Tensor, torch.Tensor]], ignore_index: int = 255):
+def collate_padded(batch: list[tuple[torch.Tensor, torch.Tensor]], ignore_index: int = 255, pad_multiple: int = 1):
     """Stack images and masks of different sizes, padding images with 0 and masks with ignore_index.
 
+    Image height and width are also rounded up to a multiple of `pad_multiple`: far fewer distinct input
+    shapes, so kernels picked per shape (oneDNN primitives, cudnn.benchmark) are reused across images.
     Returns (images, masks, image_sizes, mask_sizes) so callers can crop the padding away again.
     """
     image_sizes = [tuple(img.shape[-2:]) for img, _ in batch]
     mask_sizes = [tuple(mask.shape[-2:]) for _, mask in batch]
-    ih, iw = (max(s[i] for s in image_sizes) for i in (0, 1))
+    ih, iw = (-(-max(s[i] for s in image_sizes) // pad_multiple) * pad_multiple for i in (0, 1))
     mh, mw = (max(s[i] for s in mask_sizes) for i in (0, 1))
     images = batch[0][0].new_zeros((len(batch), batch[0][0].shape[0], ih, iw))
     masks = batch[0][1].new_full((len(batch), mh, mw), ignore_index)
@@ -83,12 +85,12 @@ def build_train_loader(
 
 def build_eval_loader(
     dataset: SegmentationDataset, batch_size: int, workers: int, rank: int = 0, world_size: int = 1,
-    pin_memory: bool = False,
+    pin_memory: bool = False, pad_multiple: int = 1,
 ) -> DataLoader:
-    """Ordered loader over this rank's shard, padding batches of different-sized images."""
+    """Ordered loader over this rank's shard, padding batches of different-sized images (see collate_padded)."""
     ignore = dataset.ignore_index
     return DataLoader(
         dataset, batch_size=batch_size, sampler=ShardSampler(len(dataset), rank, world_size),
         num_workers=workers, pin_memory=pin_memory, persistent_workers=workers > 0,
-        collate_fn=functools.partial(collate_padded, ignore_index=ignore),
+        collate_fn=functools.partial(collate_padded, ignore_index=ignore, pad_multiple=pad_multiple),
     )

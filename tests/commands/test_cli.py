@@ -138,6 +138,21 @@ def test_resume_from_last_continues_where_the_run_stopped(tmp_path):
     assert ckpt["progress"]["epoch"] == 2 and ckpt["progress"]["global_step"] == 2 * steps_per_epoch
 
 
+def test_resume_of_a_checkpoint_from_an_older_seg_fills_new_keys_with_defaults(tmp_path):
+    from seg_cli.engine.checkpoint import load_checkpoint, save_checkpoint
+
+    first = run_seg("train", *FAST_TRAIN, "train.epochs=1", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    last = run_dirs(tmp_path)[-1] / "checkpoints/last.pt"
+    state = load_checkpoint(last)
+    for key in ("pad_multiple", "cache_mib"):  # keys that checkpoints written before they existed lack
+        del state["config"]["eval"][key]
+    save_checkpoint(state, last)
+    second = run_seg("train", *FAST_TRAIN, "train.epochs=2", f"train.resume={last}", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert read_metrics(run_dirs(tmp_path)[-1])["epoch"] == 2
+
+
 def test_multirun_sweep_writes_one_run_per_job(tmp_path):
     result = run_seg("train", "-m", "optimizer.lr=0.01,0.02", *FAST_TRAIN, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
