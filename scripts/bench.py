@@ -297,6 +297,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     config = compose_config(args)
     device = local_device(args.device)
+    from seg_cli.data.build import resolve_workers
+
+    config["train"]["workers"] = resolve_workers(config["train"]["workers"], device)  # "auto" as seg resolves it
     seed_everything(config["seed"])
     model = build_model(config["model"]).to(device)
     if args.channels_last:

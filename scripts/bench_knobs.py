@@ -278,6 +278,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
                                     overrides=args.overrides)
     config = compose_config(bench_args)
     device = local_device(args.device)
+    from seg_cli.data.build import resolve_workers
+
+    config["train"]["workers"] = resolve_workers(config["train"]["workers"], device)  # "auto" as seg resolves it
     torch.manual_seed(config["seed"])
     model = build_model(config["model"]).to(device)
     results = {}

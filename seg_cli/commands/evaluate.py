@@ -19,6 +19,7 @@ from seg_cli.commands.common import (
     resolve_checkpoint,
     run_dir,
 )
+from seg_cli.commands.validation import require_workers
 from seg_cli.paths import config_dir
 
 log = logging.getLogger("seg.eval")
@@ -50,7 +51,8 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     require_choice("eval.resolution", cfg.eval.resolution, ("original", "resized"))
     require_positive("eval.batch_size", cfg.eval.batch_size)
     require_positive("eval.pad_multiple", cfg.eval.pad_multiple)
-    from seg_cli.data.build import build_dataset, build_eval_loader
+    require_workers("workers", cfg.workers)
+    from seg_cli.data.build import build_dataset, build_eval_loader, resolve_workers
     from seg_cli.engine import distributed
     from seg_cli.engine.fit import write_json
     from seg_cli.engine.loop import evaluate
@@ -60,7 +62,7 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     model, config, path, device = load_trained_model(cfg.ckpt, cfg.output_root, cfg.device, cfg)
     d = config["dataset"]
     dataset = build_dataset(d, cfg.split, train=False, resize_mask=cfg.eval.resolution == "resized")
-    loader = build_eval_loader(dataset, cfg.eval.batch_size, cfg.workers, distributed.rank(),
+    loader = build_eval_loader(dataset, cfg.eval.batch_size, resolve_workers(cfg.workers, device), distributed.rank(),
                                distributed.world_size(), pin_memory=device.type == "cuda",
                                pad_multiple=cfg.eval.pad_multiple)
     log.info("evaluating %s on %d %s images (%s resolution, %s inference)", path, len(dataset), cfg.split,

@@ -17,7 +17,7 @@ from omegaconf import MISSING
 class TrainLoopSchema:
     epochs: int = MISSING
     batch_size: int = MISSING
-    workers: int = MISSING
+    workers: Any = MISSING  # int >= 0 or "auto"
     device: str = MISSING
     amp: bool = MISSING
     amp_dtype: str = MISSING
@@ -85,7 +85,7 @@ class EvaluateSchema:
     ckpt: str | None = MISSING
     device: str = MISSING
     split: str = MISSING
-    workers: int = MISSING
+    workers: Any = MISSING  # int >= 0 or "auto"
     output_root: str = MISSING
     eval: EvalSchema = field(default_factory=EvalSchema)
     infer: InferSchema = field(default_factory=InferSchema)

@@ -70,7 +70,7 @@ def main(cfg: DictConfig) -> dict[str, Any]:
 def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, Any]:
     import torch  # late: `seg train --help` must not pay for importing torch
 
-    from seg_cli.data.build import build_dataset, build_eval_loader, build_train_loader
+    from seg_cli.data.build import build_dataset, build_eval_loader, build_train_loader, resolve_workers
     from seg_cli.data.replay import ReplayLoader
     from seg_cli.engine import distributed
     from seg_cli.engine.fit import FitOptions, TrainingInterrupted, fit, restore_training_state
@@ -103,8 +103,9 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
         model = torch.compile(model)
 
     pin = device.type == "cuda"
-    train_loader = build_train_loader(train_set, t["batch_size"], t["workers"], cfg.seed, rank, world, pin)
-    val_loader = ReplayLoader(build_eval_loader(val_set, cfg.eval.batch_size, t["workers"], rank, world, pin,
+    workers = resolve_workers(t["workers"], device)
+    train_loader = build_train_loader(train_set, t["batch_size"], workers, cfg.seed, rank, world, pin)
+    val_loader = ReplayLoader(build_eval_loader(val_set, cfg.eval.batch_size, workers, rank, world, pin,
                                                 config["eval"]["pad_multiple"]), config["eval"]["cache_mib"])
     groups = build_param_groups(model, config["optimizer"]["lr"], t["aux_lr_mult"], t["norm_bias_weight_decay"])
     optimizer = instantiate(cfg.optimizer)(groups)

@@ -22,7 +22,7 @@ def validate_train_config(cfg: DictConfig) -> None:
     t = cfg.train
     for key in ("epochs", "batch_size", "eval_every", "log_every", "accumulate_steps"):
         require_positive(f"train.{key}", t[key])
-    require_positive("train.workers", t.workers, allow_zero=True)
+    require_workers("train.workers", t.workers)
     require_positive("train.checkpoint_every", t.checkpoint_every, allow_zero=True)
     require_positive("train.tb_images", t.tb_images, allow_zero=True)
     require_positive("optimizer.lr", cfg.optimizer.get("lr"))
@@ -43,6 +43,14 @@ def validate_train_config(cfg: DictConfig) -> None:
     if not (t.device in ("auto", "cpu") or str(t.device).startswith("cuda")):
         raise ConfigError(f"train.device={t.device!r} is not allowed; choose from: auto, cpu, cuda, cuda:N")
     validate_dataset_config(cfg.dataset)
+
+
+def require_workers(key: str, value: Any) -> None:
+    """DataLoader workers: "auto" or a whole number >= 0."""
+    if value == "auto":
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{key}={value!r} is not allowed; use auto or a whole number >= 0")
 
 
 def validate_loss(loss: DictConfig, task: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any
 
 import torch
@@ -63,6 +64,23 @@ def collate_padded(batch: list[tuple[torch.Tensor, torch.Tensor]], ignore_index:
         images[i, :, : img.shape[-2], : img.shape[-1]] = img
         masks[i, : mask.shape[-2], : mask.shape[-1]] = mask
     return images, masks, image_sizes, mask_sizes
+
+
+def resolve_workers(setting: int | str, device: torch.device) -> int:
+    """DataLoader workers per process: a number, or "auto" by device and core count.
+
+    CUDA: the model runs on the GPU, so loading may use this process's share of the cores (up to 8).
+    CPU: the model's own threads use every core and each busy worker takes one of them away; on the
+    2-core VM one worker kept training at 0.95x of the compute ceiling where two gave 0.87x
+    (scripts/bench.py, README "Performance"), so one worker per 8 cores.
+    """
+    if setting != "auto":
+        return int(setting)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if device.type == "cuda":
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        return max(1, min(8, cores // local - 1))
+    return max(1, cores // 8) if cores > 1 else 0
 
 
 def build_train_loader(
