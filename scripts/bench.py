@@ -53,8 +53,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--eval-batch", type=int, default=None, help="default: eval.batch_size")
     p.add_argument("--eval-images", type=int, default=32, help="validation images timed")
     p.add_argument("--predict-images", type=int, default=8, help="images given to `seg predict`")
-    p.add_argument("--rounds", type=int, default=1,
-                   help="rounds of the throughput measurements: best rate kept, ratios as the median of rounds")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="alternating ceiling / end-to-end blocks: best rate kept, ratios as the median of rounds")
     p.add_argument("--repeats", type=int, default=3, help="runs of each start-up / predict timing (best kept)")
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
     p.add_argument("--channels-last", action="store_true", help="model and inputs in channels_last")
@@ -147,53 +147,90 @@ def training_parts(model: torch.nn.Module, config: dict[str, Any], device: torch
     return criterion, optimizer, scheduler, grad_scaler(dtype), dtype
 
 
-def bench_compute_train(model, config: dict[str, Any], device: torch.device, args) -> float:
-    """Images/s of forward + loss + backward + optimizer step on random tensors already on the device."""
+class Stream:
+    """`count` batches at a time from one long-lived pass over `loader` (a new epoch when one ends),
+    so timed blocks can alternate with ceiling blocks without restarting the workers."""
+
+    def __init__(self, loader, channels_last: bool) -> None:
+        self.loader, self.channels_last, self.epoch, self.iterator = loader, channels_last, 0, iter(loader)
+
+    def take(self, count: int) -> list:
+        return list(self._batches(count))
+
+    def block(self, count: int):
+        """An iterable of the next `count` batches, fetched lazily (what train_one_epoch consumes)."""
+        stream = self
+
+        class Block:
+            def __len__(self) -> int:
+                return count
+
+            def __iter__(self):
+                return stream._batches(count)
+
+        return Block()
+
+    def _batches(self, count: int):
+        for _ in range(count):
+            try:
+                batch = next(self.iterator)
+            except StopIteration:
+                self.epoch += 1
+                self.loader.sampler.set_epoch(self.epoch)
+                self.iterator = iter(self.loader)
+                batch = next(self.iterator)
+            if self.channels_last:
+                batch = (batch[0].contiguous(memory_format=torch.channels_last), *batch[1:])
+            yield batch
+
+
+def random_batches(config: dict[str, Any], device: torch.device, count: int, channels_last: bool) -> list:
+    """Batches shaped and typed like the train loader's (float images, uint8 masks), already on the device."""
     d, batch = config["dataset"], config["train"]["batch_size"]
-    criterion, optimizer, _, scaler, dtype = training_parts(model, config, device, args.steps)
-    fmt = torch.channels_last if args.channels_last else torch.contiguous_format
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
     images = torch.randn(batch, 3, d["crop_size"], d["crop_size"], device=device).contiguous(memory_format=fmt)
-    masks = torch.randint(0, d["num_classes"], (batch, d["crop_size"], d["crop_size"]), device=device)
-    model.train()
-    for i in range(args.warmup + args.steps):
-        if i == args.warmup:
-            sync(device)
-            start = time.perf_counter()
-        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-            loss = criterion(model(images), masks)
-        optimizer.zero_grad(set_to_none=True)
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
-    sync(device)
-    return args.steps * batch / (time.perf_counter() - start)
+    masks = torch.randint(0, max(2, d["num_classes"]), (batch, d["crop_size"], d["crop_size"]), device=device)
+    return [(images, masks.to(torch.uint8))] * count
 
 
-def bench_train(model, config: dict[str, Any], device: torch.device, args) -> dict[str, float]:
-    """Images/s of seg's train loader + train_one_epoch, and of the loader alone, after `--warmup` batches."""
+def bench_train(model, config: dict[str, Any], device: torch.device, args) -> list[dict[str, float]]:
+    """Per round: seg's train_one_epoch over random batches in memory (the compute ceiling), then over
+    the next batches of seg's train loader (end to end), back to back so both see the same machine load.
+
+    Both run the same step code (forward, loss, backward, optimizer and scheduler step), so the ratio
+    isolates what the data pipeline costs. Also times the loader alone once (loader_ips).
+    """
     from seg_cli.data.build import build_dataset, build_train_loader
     from seg_cli.engine.loop import train_one_epoch
 
-    t = config["train"]
+    t, steps = config["train"], args.steps
     dataset = build_dataset(config["dataset"], "train", train=True)
     loader = build_train_loader(dataset, t["batch_size"], t["workers"], config["seed"], pin_memory=device.type == "cuda")
     renice_workers(loader, args.worker_nice)
-    limit = args.warmup + args.steps
-    if len(loader) < limit:
-        raise SystemExit(f"bench: the train split gives {len(loader)} batches, --warmup + --steps needs {limit}")
-    batches = Batches(loader, limit, args.warmup, device, args.channels_last)
-    for _ in batches:  # the pipeline alone, with the same workers: what the loop could at best be fed
-        pass
-    loader_ips = args.steps * t["batch_size"] / (time.perf_counter() - batches.start)
-    criterion, optimizer, scheduler, scaler, dtype = training_parts(model, config, device, limit)
-    train_one_epoch(model, criterion, optimizer, batches, scheduler, device, 0, scaler=scaler, amp_dtype=dtype,
-                    log_every=t["log_every"])
+    stream = Stream(loader, args.channels_last)
+    rounds = max(1, args.rounds)
+    criterion, optimizer, scheduler, scaler, dtype = training_parts(model, config, device, (2 * rounds + 2) * (steps + args.warmup))
+    ceiling = random_batches(config, device, steps, args.channels_last)
+
+    def timed_epoch(batches) -> float:
+        sync(device)
+        tick = time.perf_counter()
+        train_one_epoch(model, criterion, optimizer, batches, scheduler, device, 0, scaler=scaler, amp_dtype=dtype,
+                        log_every=t["log_every"])
+        sync(device)
+        return steps * t["batch_size"] / (time.perf_counter() - tick)
+
+    timed_epoch(ceiling[: args.warmup] or ceiling[:1])  # untimed: first steps allocate and pick kernels
+    stream.take(args.warmup)
     sync(device)
-    return {"train_ips": args.steps * t["batch_size"] / (time.perf_counter() - batches.start), "loader_ips": loader_ips}
+    tick = time.perf_counter()
+    stream.take(steps)  # the pipeline alone, with the same workers: what the loop could at best be fed
+    loader_ips = steps * t["batch_size"] / (time.perf_counter() - tick)
+    results = []
+    for _ in range(rounds):
+        results.append({"compute_train_ips": timed_epoch(ceiling), "train_ips": timed_epoch(stream.block(steps)),
+                        "loader_ips": loader_ips})
+    return results
 
 
 def bench_eval(model, config: dict[str, Any], device: torch.device, args) -> dict[str, float]:
@@ -231,15 +268,17 @@ def bench_eval(model, config: dict[str, Any], device: torch.device, args) -> dic
     cached = [batch[0].to(device) for batch in replay.batches]
     images_seen = sum(len(images) for images in cached)
     model.eval()
-    with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-        for images in cached:  # shapes are warm after the first pass; one more untimed pass to be sure
-            model(images)
-        sync(device)
-        start = time.perf_counter()
-        for images in cached:
-            model(images)
-        sync(device)
-    compute_ips = images_seen / (time.perf_counter() - start)
+
+    def forward_only() -> float:
+        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            sync(device)
+            tick = time.perf_counter()
+            for images in cached:
+                model(images)
+            sync(device)
+        return time.perf_counter() - tick
+
+    forward_only()  # shapes are warm after the first pass; one more untimed pass to be sure
     update_time, update = [0.0], ConfusionMatrix.update
 
     def timed_update(self, *a, **kw) -> None:
@@ -249,12 +288,16 @@ def bench_eval(model, config: dict[str, Any], device: torch.device, args) -> dic
         sync(device)
         update_time[0] += time.perf_counter() - tick
 
-    with mock.patch.object(ConfusionMatrix, "update", timed_update):
-        streamed_s = timed_evaluate(Batches(loader, n, 0, device, args.channels_last))
-    replay_s = timed_evaluate(replay)
-    return {"compute_eval_ips": compute_ips, "eval_ips": images_seen / streamed_s,
-            "eval_first_ips": images_seen / first_s, "eval_replay_ips": images_seen / replay_s,
-            "confmat_frac": update_time[0] / streamed_s}
+    results = []
+    for _ in range(max(1, args.rounds)):
+        compute_s = forward_only()
+        update_time[0] = 0.0
+        with mock.patch.object(ConfusionMatrix, "update", timed_update):
+            streamed_s = timed_evaluate(Batches(loader, n, 0, device, args.channels_last))
+        results.append({"compute_eval_ips": images_seen / compute_s, "eval_ips": images_seen / streamed_s,
+                        "eval_first_ips": images_seen / first_s, "eval_replay_ips": images_seen / timed_evaluate(replay),
+                        "confmat_frac": update_time[0] / streamed_s})
+    return results
 
 
 def format_table(results: dict[str, Any]) -> str:
@@ -268,20 +311,17 @@ def format_table(results: dict[str, Any]) -> str:
 
 def measure_throughput(model, config: dict[str, Any], device: torch.device, args) -> dict[str, float]:
     """Ceilings and end-to-end rates over --rounds: the best rate of each, and each ratio as the median
-    of the per-round ratios (ceiling and end-to-end run back to back, so both see the same machine load)."""
-    rounds = []
-    for _ in range(max(1, args.rounds)):
-        rates = {"compute_train_ips": bench_compute_train(model, config, device, args),
-                 **bench_train(model, config, device, args)}
-        if not rounds:
-            rates["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-        rounds.append({**rates, **bench_eval(model, config, device, args)})
+    of the per-round ratios (a ceiling block and its end-to-end block run back to back)."""
+    train_rounds = bench_train(model, config, device, args)
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux: training's peak
+    eval_rounds = bench_eval(model, config, device, args)
+    rounds = [{**tr, **ev} for tr, ev in zip(train_rounds, eval_rounds, strict=True)]
     best = {k: max(r[k] for r in rounds) for k in rounds[0] if k.endswith("_ips")}
     best["train_frac"] = statistics.median(r["train_ips"] / r["compute_train_ips"] for r in rounds)
     for kind in ("", "_first", "_replay"):
         best[f"eval{kind}_frac"] = statistics.median(r[f"eval{kind}_ips"] / r["compute_eval_ips"] for r in rounds)
     best["confmat_frac"] = statistics.median(r["confmat_frac"] for r in rounds)
-    best["peak_rss_mib"] = rounds[0]["peak_rss_mib"]
+    best["peak_rss_mib"] = peak_rss
     if device.type == "cuda":
         best["peak_cuda_mib"] = torch.cuda.max_memory_allocated(device) / 2**20
     return best

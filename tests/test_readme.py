@@ -97,7 +97,7 @@ README_COMMANDS: dict[str, list[str]] = {
     "python scripts/bench.py --model lraspp_mobilenet_v3_large --batch 4 --crop 256 --device cpu":
         [sys.executable, str(REPO / "scripts/bench.py"), "--model", "lraspp_mobilenet_v3_large", "--batch", "4",
          "--crop", "256", "--device", "cpu", "--steps", "2", "--warmup", "1", "--eval-images", "2",
-         "--predict-images", "1", "--repeats", "1", "--startup", "none"],
+         "--predict-images", "1", "--repeats", "1", "--rounds", "1", "--startup", "none"],
 }
 
 

@@ -10,13 +10,14 @@ import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
 REQUIRED = ("compute_train_ips", "train_ips", "compute_eval_ips", "eval_ips", "confmat_frac", "help_s",
-            "peak_rss_mib", "train_help_s", "predict_ms", "train_frac", "eval_frac")
+            "peak_rss_mib", "train_help_s", "predict_ms", "train_frac", "eval_frac", "loader_ips",
+            "eval_first_ips", "eval_replay_ips", "eval_first_frac", "eval_replay_frac")
 
 
 @pytest.mark.slow
 def test_bench_tiny_run_ends_with_json_of_positive_numbers(tmp_path):
     args = ["--model", "unet_small", "--batch", "2", "--crop", "64", "--steps", "3", "--warmup", "1",
-            "--workers", "1", "--eval-images", "4", "--predict-images", "2", "--repeats", "1", "--startup", "help",
+            "--workers", "1", "--eval-images", "4", "--predict-images", "2", "--repeats", "1", "--rounds", "2", "--startup", "help",
             "--device", "cpu", "dataset.train_size=8", "dataset.val_size=4"]
     result = subprocess.run([sys.executable, str(BENCH), *args], cwd=tmp_path, capture_output=True, text=True,
                             timeout=300)
