@@ -57,7 +57,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="alternating ceiling / end-to-end blocks: best rate kept, ratios as the median of rounds")
     p.add_argument("--repeats", type=int, default=3, help="runs of each start-up / predict timing (best kept)")
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
-    p.add_argument("--channels-last", action="store_true", help="model and inputs in channels_last")
     p.add_argument("--worker-nice", type=int, default=0, help="lower the DataLoader workers' CPU priority by N")
     p.add_argument("--startup", choices=("all", "help", "none"), default="all",
                    help="`seg` start-up timings: --help only, or also a one-step `seg train`")
@@ -342,13 +341,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     config["train"]["workers"] = resolve_workers(config["train"]["workers"], device)  # "auto" as seg resolves it
     seed_everything(config["seed"])
     model = build_model(config["model"]).to(device)
-    if args.channels_last:
+    if config["train"]["channels_last"]:  # as seg train does (train.channels_last=false to compare)
         model = model.to(memory_format=torch.channels_last)
+    args.channels_last = False  # seg converts the model only: inputs stay as the loader makes them
     d, t = config["dataset"], config["train"]
     results: dict[str, Any] = {
         "model": args.model, "dataset": args.dataset, "device": str(device), "threads": torch.get_num_threads(),
         "batch": t["batch_size"], "crop": d["crop_size"], "workers": t["workers"],
-        "eval_batch": config["eval"]["batch_size"], "channels_last": args.channels_last,
+        "eval_batch": config["eval"]["batch_size"], "channels_last": config["train"]["channels_last"],
         "worker_nice": args.worker_nice, "cudnn_benchmark": torch.backends.cudnn.benchmark,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
     }

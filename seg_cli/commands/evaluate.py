@@ -60,6 +60,10 @@ def main(cfg: DictConfig) -> dict[str, Any]:
 
     distributed.init_distributed()
     model, config, path, device = load_trained_model(cfg.ckpt, cfg.output_root, cfg.device, cfg)
+    if cfg.channels_last:
+        import torch
+
+        model = model.to(memory_format=torch.channels_last)
     d = config["dataset"]
     dataset = build_dataset(d, cfg.split, train=False, resize_mask=cfg.eval.resolution == "resized")
     loader = build_eval_loader(dataset, cfg.eval.batch_size, resolve_workers(cfg.workers, device), distributed.rank(),

@@ -37,6 +37,7 @@ class TrainLoopSchema:
     progress: str = MISSING
     deterministic: bool = MISSING
     compile: bool = MISSING
+    channels_last: bool = MISSING
 
 
 @dataclass
@@ -86,6 +87,7 @@ class EvaluateSchema:
     device: str = MISSING
     split: str = MISSING
     workers: Any = MISSING  # int >= 0 or "auto"
+    channels_last: bool = MISSING
     output_root: str = MISSING
     eval: EvalSchema = field(default_factory=EvalSchema)
     infer: InferSchema = field(default_factory=InferSchema)

@@ -97,6 +97,8 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
     if _use_sync_bn(t["sync_bn"], device, world):
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     model = model.to(device)
+    if t["channels_last"]:  # weights in NHWC make every convolution, and so its output, NHWC
+        model = model.to(memory_format=torch.channels_last)
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     if t["compile"]:
