@@ -150,8 +150,8 @@ class Stream:
     """`count` batches at a time from one long-lived pass over `loader` (a new epoch when one ends),
     so timed blocks can alternate with ceiling blocks without restarting the workers."""
 
-    def __init__(self, loader, channels_last: bool) -> None:
-        self.loader, self.channels_last, self.epoch, self.iterator = loader, channels_last, 0, iter(loader)
+    def __init__(self, loader) -> None:
+        self.loader, self.epoch, self.iterator = loader, 0, iter(loader)
 
     def take(self, count: int) -> list:
         return list(self._batches(count))
@@ -178,16 +178,13 @@ class Stream:
                 self.loader.sampler.set_epoch(self.epoch)
                 self.iterator = iter(self.loader)
                 batch = next(self.iterator)
-            if self.channels_last:
-                batch = (batch[0].contiguous(memory_format=torch.channels_last), *batch[1:])
             yield batch
 
 
-def random_batches(config: dict[str, Any], device: torch.device, count: int, channels_last: bool) -> list:
+def random_batches(config: dict[str, Any], device: torch.device, count: int) -> list:
     """Batches shaped and typed like the train loader's (float images, uint8 masks), already on the device."""
     d, batch = config["dataset"], config["train"]["batch_size"]
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    images = torch.randn(batch, 3, d["crop_size"], d["crop_size"], device=device).contiguous(memory_format=fmt)
+    images = torch.randn(batch, 3, d["crop_size"], d["crop_size"], device=device)
     masks = torch.randint(0, max(2, d["num_classes"]), (batch, d["crop_size"], d["crop_size"]), device=device)
     return [(images, masks.to(torch.uint8))] * count
 
@@ -206,10 +203,10 @@ def bench_train(model, config: dict[str, Any], device: torch.device, args) -> li
     dataset = build_dataset(config["dataset"], "train", train=True)
     loader = build_train_loader(dataset, t["batch_size"], t["workers"], config["seed"], pin_memory=device.type == "cuda")
     renice_workers(loader, args.worker_nice)
-    stream = Stream(loader, args.channels_last)
+    stream = Stream(loader)
     rounds = max(1, args.rounds)
     criterion, optimizer, scheduler, scaler, dtype = training_parts(model, config, device, (2 * rounds + 2) * (steps + args.warmup))
-    ceiling = random_batches(config, device, steps, args.channels_last)
+    ceiling = random_batches(config, device, steps)
 
     def timed_epoch(batches) -> float:
         sync(device)
