@@ -14,12 +14,10 @@ from seg_cli.commands.common import (
     inference_settings,
     merged_run_config,
     reports_errors,
-    require_choice,
-    require_positive,
     resolve_checkpoint,
     run_dir,
 )
-from seg_cli.commands.validation import require_workers
+from seg_cli.commands.validation import require_workers, validate_eval_section
 from seg_cli.paths import config_dir
 
 log = logging.getLogger("seg.eval")
@@ -48,9 +46,7 @@ def load_trained_model(ckpt: str | None, output_root: str, device_name: str, cfg
 @reports_errors
 def main(cfg: DictConfig) -> dict[str, Any]:
     absolutize_paths(cfg)
-    require_choice("eval.resolution", cfg.eval.resolution, ("original", "resized"))
-    require_positive("eval.batch_size", cfg.eval.batch_size)
-    require_positive("eval.pad_multiple", cfg.eval.pad_multiple)
+    validate_eval_section(cfg.eval)
     require_workers("workers", cfg.workers)
     from seg_cli.data.build import build_dataset, build_eval_loader, resolve_workers
     from seg_cli.engine import distributed

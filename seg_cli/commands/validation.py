@@ -36,13 +36,18 @@ def validate_train_config(cfg: DictConfig) -> None:
     require_choice("train.progress", str(t.progress).lower(), ("auto", "true", "false"))
     require_choice("train.sync_bn", str(t.sync_bn).lower(), ("auto", "true", "false"))
     require_choice("data.on_error", cfg.data.on_error, ("raise", "skip"))
-    require_choice("eval.resolution", cfg.eval.resolution, ("original", "resized"))
-    require_positive("eval.batch_size", cfg.eval.batch_size)
-    require_positive("eval.pad_multiple", cfg.eval.pad_multiple)
+    validate_eval_section(cfg.eval)
     require_positive("eval.cache_mib", cfg.eval.cache_mib, allow_zero=True)
     if not (t.device in ("auto", "cpu") or str(t.device).startswith("cuda")):
         raise ConfigError(f"train.device={t.device!r} is not allowed; choose from: auto, cpu, cuda, cuda:N")
     validate_dataset_config(cfg.dataset)
+
+
+def validate_eval_section(e: DictConfig) -> None:
+    """The `eval:` keys `seg train` and `seg eval` share."""
+    require_choice("eval.resolution", e.resolution, ("original", "resized"))
+    require_positive("eval.batch_size", e.batch_size)
+    require_positive("eval.pad_multiple", e.pad_multiple)
 
 
 def require_workers(key: str, value: Any) -> None:
