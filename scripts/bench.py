@@ -5,8 +5,8 @@
 Prints a table, then one JSON object as the last line. Every number comes from seg's own code:
 the config is composed from configs/train.yaml exactly as `seg train` composes it (extra `key=value`
 arguments are passed on as overrides), and the end-to-end numbers run `build_train_loader` +
-`train_one_epoch` and `build_eval_loader` + `evaluate`. Throughputs exclude the first `--warmup`
-batches. `--crop` other than the dataset's crop scales `base_size` (and a synthetic set's image
+`train_one_epoch` and `build_eval_loader` + `evaluate`. Training is timed after one epoch through the
+loader (loader_cold_ips), as a run's later epochs see it (decoded samples in the data.cache_mib cache). `--crop` other than the dataset's crop scales `base_size` (and a synthetic set's image
 sides) by the same factor, so images keep their proportion to the crop. Evaluation is timed three ways
 (see bench_eval): eval_first_ips (new shapes, as `seg eval` sees them), eval_ips (the loader again, shapes
 warm) and eval_replay_ips (a training run's later evaluations, from the eval cache); the forward-only
@@ -194,13 +194,17 @@ def bench_train(model, config: dict[str, Any], device: torch.device, args) -> li
     the next batches of seg's train loader (end to end), back to back so both see the same machine load.
 
     Both run the same step code (forward, loss, backward, optimizer and scheduler step), so the ratio
-    isolates what the data pipeline costs. Also times the loader alone once (loader_ips).
+    isolates what the data pipeline costs. First the loader alone runs one epoch (loader_cold_ips: every
+    sample read and decoded, as in a run's first epoch), then `steps` batches (loader_ips: later epochs,
+    samples from the data.cache_mib cache); the timed rounds are later epochs too.
     """
     from seg_cli.data.build import build_dataset, build_train_loader
+    from seg_cli.data.cache import make_cache
     from seg_cli.engine.loop import train_one_epoch
 
     t, steps = config["train"], args.steps
     dataset = build_dataset(config["dataset"], "train", train=True)
+    dataset.cache = make_cache(config["data"]["cache_mib"])  # as seg train sets it
     loader = build_train_loader(dataset, t["batch_size"], t["workers"], config["seed"], pin_memory=device.type == "cuda")
     renice_workers(loader, args.worker_nice)
     stream = Stream(loader)
@@ -217,15 +221,17 @@ def bench_train(model, config: dict[str, Any], device: torch.device, args) -> li
         return steps * t["batch_size"] / (time.perf_counter() - tick)
 
     timed_epoch(ceiling[: args.warmup] or ceiling[:1])  # untimed: first steps allocate and pick kernels
-    stream.take(args.warmup)
+    tick = time.perf_counter()
+    stream.take(len(loader))  # a first epoch through the loader alone: decodes every sample (fills data.cache_mib)
+    loader_cold_ips = len(loader) * t["batch_size"] / (time.perf_counter() - tick)
     sync(device)
     tick = time.perf_counter()
-    stream.take(steps)  # the pipeline alone, with the same workers: what the loop could at best be fed
+    stream.take(steps)  # the pipeline alone, as later epochs feed the loop: what the loop could at best be fed
     loader_ips = steps * t["batch_size"] / (time.perf_counter() - tick)
     results = []
     for _ in range(rounds):
         results.append({"compute_train_ips": timed_epoch(ceiling), "train_ips": timed_epoch(stream.block(steps)),
-                        "loader_ips": loader_ips})
+                        "loader_ips": loader_ips, "loader_cold_ips": loader_cold_ips})
     return results
 
 

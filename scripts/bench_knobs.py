@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import Batches, compose_config, sync, training_parts  # noqa: E402
 
 EXPERIMENTS = ("channels_last", "grad_mode", "item_sync", "threads", "confmat", "eval_shapes", "eval_batch", "decode",
-               "loader")
+               "loader", "workers")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -45,6 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--iters", type=int, default=3, help="calls timed per variant and round")
     p.add_argument("--eval-images", type=int, default=16, help="validation images of eval_shapes / eval_batch")
     p.add_argument("--eval-batch-alt", type=int, default=4, help="eval_batch: the batch compared with 1")
+    p.add_argument("--steps", type=int, default=10, help="workers: training steps per timed block")
+    p.add_argument("--workers-alt", default="0,1", help="workers: the DataLoader worker counts compared")
     p.add_argument("--pad-multiple", type=int, default=32, help="eval_shapes: pad H and W up to this multiple")
     p.add_argument("--only", default=",".join(EXPERIMENTS), help="comma-separated subset of: " + ", ".join(EXPERIMENTS))
     p.add_argument("overrides", nargs="*", help="extra seg config overrides")
@@ -264,6 +266,55 @@ def exp_loader(model, config, device, args) -> dict[str, float]:
     results.update(compare({f"first batch, {workers} {kind} workers": (lambda lo=lo: next(iter(lo)))
                             for kind, lo in first.items()}, args.repeats, 1, torch.device("cpu")))
     return results
+
+
+def exp_workers(model, config, device, args) -> dict[str, float]:
+    """seg's train_one_epoch and evaluate fed by loaders with --workers-alt workers, against the compute
+    ceiling (train_one_epoch on random batches in memory), all interleaved: ms per image. The model runs
+    as seg runs it (channels_last per the config, so run this experiment alone or last), and the train
+    set has seg's data.cache_mib cache (each loader's workers keep their own)."""
+    from bench import Stream, random_batches
+
+    from seg_cli.data.build import build_dataset, build_eval_loader, build_train_loader
+    from seg_cli.engine.loop import evaluate, train_one_epoch
+
+    from seg_cli.data.cache import make_cache
+
+    d, t, e = config["dataset"], config["train"], config["eval"]
+    counts = [int(w) for w in args.workers_alt.split(",")]
+    if t["channels_last"]:  # as seg train runs it
+        model.to(memory_format=torch.channels_last)
+    criterion, optimizer, scheduler, scaler, dtype = training_parts(model, config, device, 10**6)
+    train_set = build_dataset(d, "train", train=True)
+    train_set.cache = make_cache(config["data"]["cache_mib"])
+    val_set = build_dataset(d, "val", train=False, resize_mask=e["resolution"] == "resized")
+    n_val = min(args.eval_images, len(val_set))
+
+    def epoch(batches) -> Callable[[], None]:
+        return lambda: train_one_epoch(model, criterion, optimizer, batches, scheduler, device, 0, scaler=scaler,
+                                       amp_dtype=dtype, log_every=10**9)
+
+    variants = {"train, ceiling (ms/img)": epoch(random_batches(config, device, args.steps))}
+    for w in counts:
+        stream = Stream(build_train_loader(train_set, t["batch_size"], w, config["seed"]))
+        variants[f"train, {w} workers (ms/img)"] = (lambda s=stream: epoch(s.block(args.steps))())
+    train = {k: v / (args.steps * t["batch_size"]) for k, v in compare(variants, args.repeats, 1, device).items()}
+
+    cached = [b for b in build_eval_loader(val_set, e["batch_size"], 0, pad_multiple=e["pad_multiple"])][:n_val]
+
+    def forward_only() -> None:
+        model.eval()
+        with torch.inference_mode():
+            for images, *_ in cached:
+                model(images.to(device))
+
+    variants = {"eval, forward only (ms/img)": forward_only}
+    for w in counts:
+        loader = build_eval_loader(val_set, e["batch_size"], w, pad_multiple=e["pad_multiple"])
+        variants[f"eval, {w} workers (ms/img)"] = (lambda lo=loader: evaluate(
+            model, Batches(lo, n_val, 0, device, False), device, d["num_classes"], d["ignore_index"]))
+    evals = {k: v / n_val for k, v in compare(variants, args.repeats, 1, device).items()}
+    return {**train, **evals}
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:

@@ -43,6 +43,7 @@ class TrainLoopSchema:
 @dataclass
 class DataSchema:
     on_error: str = MISSING
+    cache_mib: float = MISSING
 
 
 @dataclass

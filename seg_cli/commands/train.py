@@ -71,6 +71,7 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
     import torch  # late: `seg train --help` must not pay for importing torch
 
     from seg_cli.data.build import build_dataset, build_eval_loader, build_train_loader, resolve_workers
+    from seg_cli.data.cache import make_cache
     from seg_cli.data.replay import ReplayLoader
     from seg_cli.engine import distributed
     from seg_cli.engine.fit import FitOptions, TrainingInterrupted, fit, restore_training_state
@@ -92,6 +93,7 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
     train_set = build_dataset(d, "train", train=True)
     val_set = build_dataset(d, "val", train=False, resize_mask=cfg.eval.resolution == "resized")
     train_set.on_error = val_set.on_error = config["data"]["on_error"]
+    train_set.cache = make_cache(config["data"]["cache_mib"])
     model = build_model(config["model"])
     validate_train_setup(cfg, model, (train_set, val_set), world)
     if _use_sync_bn(t["sync_bn"], device, world):

@@ -38,6 +38,7 @@ def validate_train_config(cfg: DictConfig) -> None:
     require_choice("data.on_error", cfg.data.on_error, ("raise", "skip"))
     validate_eval_section(cfg.eval)
     require_positive("eval.cache_mib", cfg.eval.cache_mib, allow_zero=True)
+    require_positive("data.cache_mib", cfg.data.cache_mib, allow_zero=True)
     if not (t.device in ("auto", "cpu") or str(t.device).startswith("cuda")):
         raise ConfigError(f"train.device={t.device!r} is not allowed; choose from: auto, cpu, cuda, cuda:N")
     validate_dataset_config(cfg.dataset)

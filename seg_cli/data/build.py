@@ -70,9 +70,11 @@ def resolve_workers(setting: int | str, device: torch.device) -> int:
     """DataLoader workers per process: a number, or "auto" by device and core count.
 
     CUDA: the model runs on the GPU, so loading may use this process's share of the cores (up to 8).
-    CPU: the model's own threads use every core and each busy worker takes one of them away; on the
-    2-core VM one worker kept training at 0.95x of the compute ceiling where two gave 0.87x
-    (scripts/bench.py, README "Performance"), so one worker per 8 cores.
+    CPU: the model's own threads use every core, so a worker process does not run beside the model but
+    takes turns with it, and adds the cost of passing batches between processes. On the 2-core VM,
+    loading in the main process beat one worker: training 0.93x vs. 0.83x of the compute ceiling,
+    evaluation 0.77x vs. 0.65x of forward-only (scripts/bench_knobs.py --only workers). So no worker
+    below 16 cores, and one per 16 cores above, where the model's threads scale less well.
     """
     if setting != "auto":
         return int(setting)
@@ -80,7 +82,7 @@ def resolve_workers(setting: int | str, device: torch.device) -> int:
     if device.type == "cuda":
         local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
         return max(1, min(8, cores // local - 1))
-    return max(1, cores // 8) if cores > 1 else 0
+    return cores // 16
 
 
 def build_train_loader(

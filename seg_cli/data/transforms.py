@@ -24,15 +24,25 @@ def _check_resize(resize: str) -> None:
         raise ValueError(f"resize={resize!r} is not one of {', '.join(RESIZE_MODES)}")
 
 
-def _to_normalized_float(mean: Sequence[float], std: Sequence[float]) -> list[v2.Transform]:
-    return [
-        v2.ToDtype({tv_tensors.Image: torch.float32, "others": None}, scale=True),
-        v2.Normalize(mean=list(mean), std=list(std)),
-    ]
+class NormalizeImage:
+    """uint8 (3, H, W) -> float32 (x / 255 - mean) / std, in one conversion and two in-place passes.
+
+    v2.ToDtype(scale=True) + v2.Normalize make four passes over the pixels: 0.17 vs 0.06 ms for a
+    256x256 crop on one core, paid for every training sample (scripts/bench.py).
+    """
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        self.shift = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1) * 255
+        self.scale = 1 / (torch.tensor(std, dtype=torch.float32).view(-1, 1, 1) * 255)
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        if image.dtype != torch.uint8:
+            raise TypeError(f"expected a uint8 image, got {image.dtype}")
+        return image.to(torch.float32).sub_(self.shift).mul_(self.scale)
 
 
 class SegmentationPresetTrain:
-    """Random resize, flip, crop with ignore padding, normalise.
+    """Random resize, crop with ignore padding, flip, normalise.
 
     resize="shorter": the shorter side is drawn from scale_range x base_size.
     resize="square": the image becomes base_size x base_size, then (unless scale_range is [1, 1]) its side is
@@ -57,15 +67,18 @@ class SegmentationPresetTrain:
             steps.append(v2.Resize((base_size, base_size)))
         if resize == "shorter" or (min_size, max_size) != (base_size, base_size):
             steps.append(v2.RandomResize(min_size, max_size + 1))
-        if hflip_prob > 0:
-            steps.append(v2.RandomHorizontalFlip(hflip_prob))
         fill = {tv_tensors.Image: 0, tv_tensors.Mask: ignore_index}
         steps.append(v2.RandomCrop(crop_size, pad_if_needed=True, fill=fill))
-        self.transforms = v2.Compose(steps + _to_normalized_float(mean, std))
+        # Flipping the crop rather than the resized image: the same distribution (the crop position is
+        # uniform and pad_if_needed pads both sides alike), on up to 4x fewer pixels.
+        if hflip_prob > 0:
+            steps.append(v2.RandomHorizontalFlip(hflip_prob))
+        self.transforms = v2.Compose(steps)  # geometric steps on uint8; normalised last, on the crop only
+        self.normalize = NormalizeImage(mean, std)
 
     def __call__(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out_image, out_mask = self.transforms(tv_tensors.Image(image), tv_tensors.Mask(mask))
-        return out_image.as_subclass(torch.Tensor), out_mask.as_subclass(torch.Tensor)
+        return self.normalize(out_image.as_subclass(torch.Tensor)), out_mask.as_subclass(torch.Tensor)
 
 
 class SegmentationPresetEval:
@@ -84,11 +97,11 @@ class SegmentationPresetEval:
     ) -> None:
         _check_resize(resize)
         self.resize = v2.Resize((base_size, base_size) if resize == "square" else base_size)
-        self.normalize = v2.Compose(_to_normalized_float(mean, std))
+        self.normalize = NormalizeImage(mean, std)
         self.resize_mask = resize_mask
 
     def __call__(self, image: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        image = self.normalize(self.resize(tv_tensors.Image(image))).as_subclass(torch.Tensor)
+        image = self.normalize(self.resize(tv_tensors.Image(image)).as_subclass(torch.Tensor))
         if mask is not None and self.resize_mask:
             mask = self.resize(tv_tensors.Mask(mask)).as_subclass(torch.Tensor)
         return image, mask

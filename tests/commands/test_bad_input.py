@@ -115,6 +115,7 @@ def test_binary_0_255_masks_in_a_two_label_dataset_are_mapped_with_a_notice(tmp_
     (["train.best_metric=accuracy"], "train.best_metric='accuracy' is not allowed; choose from: auto, miou"),
     (["train.batch_size=1", *FAST_TRAIN[4:]], "train.batch_size=1 with a BatchNorm model"),
     (["data.on_error=ignore"], "data.on_error='ignore' is not allowed"),
+    (["data.cache_mib=-1"], "data.cache_mib=-1"),
     (["dataset.class_names=[a,b]"], "dataset.class_names has 2 names but the dataset has 4 labels"),
     (["loss=bce"], "use loss=auto"),
     (["dataset=synthetic_binary", "dataset.num_classes=2", "dataset.class_names=[a,b]"], "set dataset.num_classes=1"),

@@ -70,3 +70,32 @@ def test_eval_preset_resizes_shorter_side_and_keeps_mask_by_default():
     assert out_mask is mask
     _, resized = SegmentationPresetEval(base_size=45, resize_mask=True)(image, mask)
     assert resized.shape == (45, 90) and set(resized.unique().tolist()) <= {0, 1, 2, 3}
+
+
+def test_normalize_image_matches_torchvision_to_dtype_and_normalize():
+    import pytest
+    from torchvision.transforms import v2
+
+    from seg_cli.data.transforms import NormalizeImage
+
+    image = torch.randint(0, 256, (3, 17, 23), dtype=torch.uint8)
+    reference = v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)(v2.ToDtype(torch.float32, scale=True)(image))
+    ours = NormalizeImage(IMAGENET_MEAN, IMAGENET_STD)(image)
+    assert ours.dtype == torch.float32 and ours.shape == image.shape
+    assert torch.allclose(ours, reference, atol=1e-5)
+    assert image.dtype == torch.uint8  # the input is left alone
+    with pytest.raises(TypeError, match="uint8"):
+        NormalizeImage(IMAGENET_MEAN, IMAGENET_STD)(image.float())
+
+
+def test_train_preset_flips_after_cropping_with_both_outcomes():
+    t = SegmentationPresetTrain(base_size=40, crop_size=40, hflip_prob=0.5, scale_range=(1.0, 1.0))
+    assert [type(s).__name__ for s in t.transforms.transforms] == ["RandomResize", "RandomCrop",
+                                                                    "RandomHorizontalFlip"]
+    image, mask = coded_pair(40, 40)
+    firsts = set()
+    for seed in range(12):
+        torch.manual_seed(seed)
+        _, out_mask = t(image, mask)
+        firsts.add(int(out_mask[0, 0]))  # band 0 on the left unless flipped
+    assert firsts == {0, 3}

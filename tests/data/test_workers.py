@@ -6,7 +6,7 @@ from seg_cli.data.build import resolve_workers
 
 
 @pytest.mark.parametrize("cores,device,local,expected", [
-    (2, "cpu", 1, 1), (1, "cpu", 1, 0), (16, "cpu", 1, 2),
+    (2, "cpu", 1, 0), (1, "cpu", 1, 0), (15, "cpu", 1, 0), (16, "cpu", 1, 1), (40, "cpu", 1, 2),
     (16, "cuda", 1, 8), (16, "cuda", 4, 3), (2, "cuda", 1, 1),
 ])
 def test_auto_workers_follow_device_and_cores(monkeypatch, cores, device, local, expected):
