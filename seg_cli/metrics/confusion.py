@@ -23,7 +23,14 @@ class ConfusionMatrix:
     def update(self, target: torch.Tensor, pred: torch.Tensor, ignore_index: int = 255) -> None:
         """Add a batch; `target` and `pred` hold class indices of the same shape."""
         n = self.num_classes
-        target, pred = target.flatten().to(torch.int64), pred.flatten().to(torch.int64)
+        pred = pred.flatten().to(torch.int64)
+        if target.dtype == torch.uint8 and ignore_index >= n:
+            # Labels 0..255: every pixel whose label is not a class (ignore_index included) lands in a bin
+            # past n*n, cut off below. Half the passes of the general path (0.055 vs 0.105 ms a val image).
+            codes = target.flatten().to(torch.int64) * n + pred
+            self.mat += torch.bincount(codes, minlength=n * n)[: n * n].reshape(n, n)
+            return
+        target = target.flatten().to(torch.int64)
         # Ignored pixels go to one extra bin instead of being gathered out with a boolean mask:
         # no data-dependent shapes (no device sync on CUDA) and ~4x faster on CPU.
         codes = torch.where((target != ignore_index) & (target < n), target * n + pred, n * n)

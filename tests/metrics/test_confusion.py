@@ -60,3 +60,20 @@ def test_table_lists_every_class_and_summary():
     cm.update(torch.tensor([0, 1]), torch.tensor([0, 1]))
     table = format_table(cm.compute(["background", "cat"]))
     assert "background" in table and "cat" in table and "mIoU 100.00" in table
+
+
+@pytest.mark.parametrize("ignore_index", [255, 0])
+def test_uint8_labels_count_exactly_as_wide_labels(ignore_index):
+    gen = torch.Generator().manual_seed(0)
+    target = torch.randint(0, 6, (40, 30), generator=gen)
+    target[target == 5] = 255  # ignored
+    target[0, :7] = 4  # a label past num_classes=4: never counted
+    pred = torch.randint(0, 4, (40, 30), generator=gen)
+    narrow, wide = ConfusionMatrix(4), ConfusionMatrix(4)
+    narrow.update(target.to(torch.uint8), pred, ignore_index)
+    wide.update(target, pred, ignore_index)
+    assert torch.equal(narrow.mat, wide.mat)
+    expected = ((target < 4) & (target != ignore_index)).sum()
+    assert int(narrow.mat.sum()) == int(expected) > 0
+    assert narrow.mat.tolist() == [[int(((target == t) & (pred == p)).sum()) if t != ignore_index else 0
+                                    for p in range(4)] for t in range(4)]
