@@ -153,8 +153,10 @@ class Stream:
     def __init__(self, loader) -> None:
         self.loader, self.epoch, self.iterator = loader, 0, iter(loader)
 
-    def take(self, count: int) -> list:
-        return list(self._batches(count))
+    def skip(self, count: int) -> None:
+        """Load `count` batches and drop each at once (peak memory stays one batch)."""
+        for _ in self._batches(count):
+            pass
 
     def block(self, count: int):
         """An iterable of the next `count` batches, fetched lazily (what train_one_epoch consumes)."""
@@ -222,11 +224,11 @@ def bench_train(model, config: dict[str, Any], device: torch.device, args) -> li
 
     timed_epoch(ceiling[: args.warmup] or ceiling[:1])  # untimed: first steps allocate and pick kernels
     tick = time.perf_counter()
-    stream.take(len(loader))  # a first epoch through the loader alone: decodes every sample (fills data.cache_mib)
+    stream.skip(len(loader))  # a first epoch through the loader alone: decodes every sample (fills data.cache_mib)
     loader_cold_ips = len(loader) * t["batch_size"] / (time.perf_counter() - tick)
     sync(device)
     tick = time.perf_counter()
-    stream.take(steps)  # the pipeline alone, as later epochs feed the loop: what the loop could at best be fed
+    stream.skip(steps)  # the pipeline alone, as later epochs feed the loop: what the loop could at best be fed
     loader_ips = steps * t["batch_size"] / (time.perf_counter() - tick)
     results = []
     for _ in range(rounds):

@@ -10,7 +10,7 @@ import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
 REQUIRED = ("compute_train_ips", "train_ips", "compute_eval_ips", "eval_ips", "confmat_frac", "help_s",
-            "peak_rss_mib", "train_help_s", "predict_ms", "train_frac", "eval_frac", "loader_ips",
+            "peak_rss_mib", "train_help_s", "predict_ms", "train_frac", "eval_frac", "loader_ips", "loader_cold_ips",
             "eval_first_ips", "eval_replay_ips", "eval_first_frac", "eval_replay_frac")
 
 
@@ -30,3 +30,19 @@ def test_bench_tiny_run_ends_with_json_of_positive_numbers(tmp_path):
     assert numbers["batch"] == 2 and numbers["crop"] == 64 and numbers["model"] == "unet_small"
     assert "compute_train_ips" in result.stdout.split(lines[-1])[0]  # the table comes before the JSON
     assert not list(tmp_path.iterdir()), "the bench must not write into the working directory"
+
+
+@pytest.mark.slow
+def test_bench_knobs_workers_experiment_times_ceiling_and_each_worker_count(tmp_path):
+    knobs = BENCH.with_name("bench_knobs.py")
+    args = ["--model", "unet_small", "--batch", "2", "--crop", "64", "--device", "cpu", "--only", "workers,confmat",
+            "--repeats", "1", "--steps", "2", "--eval-images", "2", "--workers-alt", "0,1",
+            "dataset.train_size=8", "dataset.val_size=4"]
+    result = subprocess.run([sys.executable, str(knobs), *args], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    workers = json.loads(result.stdout.strip().splitlines()[-1])["workers"]
+    assert sorted(workers) == sorted(["train, ceiling (ms/img)", "train, 0 workers (ms/img)", "train, 1 workers (ms/img)",
+                                      "eval, forward only (ms/img)", "eval, 0 workers (ms/img)",
+                                      "eval, 1 workers (ms/img)"])
+    assert all(math.isfinite(ms) and ms > 0 for ms in workers.values())
