@@ -276,9 +276,8 @@ def exp_workers(model, config, device, args) -> dict[str, float]:
     from bench import Stream, random_batches
 
     from seg_cli.data.build import build_dataset, build_eval_loader, build_train_loader
-    from seg_cli.engine.loop import evaluate, train_one_epoch
-
     from seg_cli.data.cache import make_cache
+    from seg_cli.engine.loop import evaluate, train_one_epoch
 
     d, t, e = config["dataset"], config["train"], config["eval"]
     counts = [int(w) for w in args.workers_alt.split(",")]
