@@ -202,21 +202,24 @@ def exp_eval_shapes(model, config, device, args) -> dict[str, float]:
 
 
 def exp_eval_batch(model, config, device, args) -> dict[str, float]:
-    """seg's evaluate over the same val images with eval batch 1 vs. --eval-batch-alt (padded batches)."""
+    """seg's evaluate over the whole val split with eval batch 1 vs. --eval-batch-alt (batches of one padded
+    shape each, as build_eval_loader groups them)."""
     from seg_cli.data.build import build_dataset, build_eval_loader
     from seg_cli.engine.loop import evaluate
 
-    d, t = config["dataset"], config["train"]
-    dataset = build_dataset(d, "val", train=False, resize_mask=config["eval"]["resolution"] == "resized")
-    n = min(args.eval_images, len(dataset))
+    d, t, e = config["dataset"], config["train"], config["eval"]
+    dataset = build_dataset(d, "val", train=False, resize_mask=e["resolution"] == "resized")
+    if t["channels_last"]:  # the model as seg evaluates it
+        model = copy.deepcopy(model).to(memory_format=torch.channels_last)
 
     def run(batch: int) -> Callable[[], None]:
-        loader = build_eval_loader(dataset, batch, t["workers"], pin_memory=device.type == "cuda")
-        return lambda: evaluate(model, Batches(loader, -(-n // batch), 0, device, False), device, d["num_classes"],
+        loader = build_eval_loader(dataset, batch, t["workers"], pin_memory=device.type == "cuda",
+                                   pad_multiple=e["pad_multiple"])
+        return lambda: evaluate(model, Batches(loader, len(loader), 0, device, False), device, d["num_classes"],
                                 d["ignore_index"])
 
-    return {k: v / n for k, v in compare({f"evaluate, eval batch {b} (ms/img)": run(b)
-                                          for b in (1, args.eval_batch_alt)}, args.repeats, 1, device).items()}
+    return {k: v / len(dataset) for k, v in compare({f"evaluate, eval batch {b} (ms/img)": run(b)
+                                                     for b in (1, args.eval_batch_alt)}, args.repeats, 1, device).items()}
 
 
 def exp_decode(model, config, device, args) -> dict[str, float]:

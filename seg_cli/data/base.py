@@ -57,6 +57,11 @@ class SegmentationDataset(Dataset):
         """A human-readable name of sample `index` (a file path where there is one)."""
         raise NotImplementedError
 
+    def image_size(self, index: int) -> tuple[int, int] | None:
+        """(height, width) of image `index` before transforms, where it is known without decoding it
+        (None: unknown). Evaluation batches images of one input shape together with it."""
+        return None
+
     def missing_files(self) -> list[str]:
         """Files the dataset lists but that do not exist (cheap start-up check; override per dataset)."""
         return []

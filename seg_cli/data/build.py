@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from seg_cli.data.base import SegmentationDataset
-from seg_cli.data.samplers import ShardSampler, TrainSampler
+from seg_cli.data.samplers import ShapeBatchSampler, ShardSampler, TrainSampler
 from seg_cli.data.transforms import RESIZE_MODES, SegmentationPresetEval, SegmentationPresetTrain
 from seg_cli.errors import ConfigError
 from seg_cli.utils import call_with_config, split_target
@@ -107,10 +107,23 @@ def build_eval_loader(
     dataset: SegmentationDataset, batch_size: int, workers: int, rank: int = 0, world_size: int = 1,
     pin_memory: bool = False, pad_multiple: int = 1,
 ) -> DataLoader:
-    """Ordered loader over this rank's shard, padding batches of different-sized images (see collate_padded)."""
-    ignore = dataset.ignore_index
-    return DataLoader(
-        dataset, batch_size=batch_size, sampler=ShardSampler(len(dataset), rank, world_size),
-        num_workers=workers, pin_memory=pin_memory, persistent_workers=workers > 0,
-        collate_fn=functools.partial(collate_padded, ignore_index=ignore, pad_multiple=pad_multiple),
-    )
+    """Ordered loader over this rank's shard (see ShardSampler); batches above one image hold images of one
+    padded input shape (see ShapeBatchSampler), and collate_padded pads whatever still differs."""
+    collate = functools.partial(collate_padded, ignore_index=dataset.ignore_index, pad_multiple=pad_multiple)
+    common = dict(num_workers=workers, pin_memory=pin_memory, persistent_workers=workers > 0, collate_fn=collate)
+    if batch_size == 1:
+        return DataLoader(dataset, batch_size=1, sampler=ShardSampler(len(dataset), rank, world_size), **common)
+    shape_of = functools.partial(padded_input_shape, dataset, pad_multiple=pad_multiple)
+    return DataLoader(dataset, batch_sampler=ShapeBatchSampler(len(dataset), shape_of, batch_size, rank, world_size),
+                      **common)
+
+
+def padded_input_shape(dataset: SegmentationDataset, index: int, pad_multiple: int = 1) -> tuple[int, int] | None:
+    """The (height, width) sample `index` enters the model with, after the eval transform's resize and the
+    padding to `pad_multiple`, from the image's header alone; None where the dataset cannot tell."""
+    size = dataset.image_size(index)
+    if size is None:
+        return None
+    output_size = getattr(dataset.transforms, "output_size", None)
+    height, width = output_size(*size) if output_size is not None else size
+    return -(-height // pad_multiple) * pad_multiple, -(-width // pad_multiple) * pad_multiple

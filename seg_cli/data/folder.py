@@ -12,7 +12,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from seg_cli.data.base import PairTransform, SegmentationDataset
-from seg_cli.data.io import IMAGE_SUFFIXES, load_image, load_mask
+from seg_cli.data.io import IMAGE_SUFFIXES, image_size, load_image, load_mask
 from seg_cli.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,9 @@ class PairedFiles(SegmentationDataset):
 
     def sample_name(self, index: int) -> str:
         return str(self.pairs[index][1])
+
+    def image_size(self, index: int) -> tuple[int, int] | None:
+        return image_size(self.pairs[index][0])
 
     def read_mask(self, path: Path) -> torch.Tensor:
         return load_mask(path)

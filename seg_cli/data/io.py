@@ -12,6 +12,8 @@ from seg_cli.errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 DEFAULT_MAX_PIXELS = 178_956_970  # Pillow's own decompression-bomb error threshold
+_EXIF_ORIENTATION = 0x0112
+_ORIENTATIONS_SWAPPING_SIDES = (5, 6, 7, 8)  # transposed or rotated by 90 degrees
 
 
 def load_rgb(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
@@ -72,6 +74,19 @@ def _decode_with_torchvision(path: str | Path, max_pixels: int) -> torch.Tensor 
                 return None
         return decode_image(read_file(str(path)), ImageReadMode.RGB, apply_exif_orientation=True)
     except Exception:  # missing, corrupt or truncated: load_rgb reads it again and names the problem
+        return None
+
+
+def image_size(path: str | Path) -> tuple[int, int] | None:
+    """(height, width) of an image as `load_image` returns it, from the file header alone (EXIF
+    rotation included); None when the header cannot be read (loading the image will say why)."""
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            if img.getexif().get(_EXIF_ORIENTATION, 1) in _ORIENTATIONS_SWAPPING_SIDES:
+                width, height = height, width
+            return height, width
+    except Exception:  # missing or corrupt: not this function's to report
         return None
 
 

@@ -52,9 +52,20 @@ class SyntheticShapes(SegmentationDataset):
     def sample_name(self, index: int) -> str:
         return f"synthetic/{self.split}/{index:05d}"
 
+    def image_size(self, index: int) -> tuple[int, int]:
+        return self._draw_size(self._rng(index))
+
+    def _rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.split_id, index])
+
+    def _draw_size(self, rng: np.random.Generator) -> tuple[int, int]:
+        """(height, width): a sample's first draw, so its size is known without drawing the rest."""
+        height, width = rng.integers(self.min_side, self.max_side + 1, size=2)
+        return int(height), int(width)
+
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        rng = np.random.default_rng([self.seed, self.split_id, index])
-        height, width = (int(v) for v in rng.integers(self.min_side, self.max_side + 1, size=2))
+        rng = self._rng(index)
+        height, width = self._draw_size(rng)
         image = _textured_background(rng, height, width, _noise_bank(self.seed, 2 * self.max_side))
         mask = Image.new("L", (width, height), 0)
         binary = self.task == "binary"

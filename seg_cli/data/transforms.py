@@ -96,9 +96,19 @@ class SegmentationPresetEval:
         resize: str = "shorter",
     ) -> None:
         _check_resize(resize)
-        self.resize = v2.Resize((base_size, base_size) if resize == "square" else base_size)
+        self.base_size, self.square = base_size, resize == "square"
+        self.resize = v2.Resize((base_size, base_size) if self.square else base_size)
         self.normalize = NormalizeImage(mean, std)
         self.resize_mask = resize_mask
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """(height, width) of the image this transform makes from one of (height, width), as v2.Resize
+        computes it (the longer side truncated), without touching pixels."""
+        if self.square:
+            return self.base_size, self.base_size
+        if width <= height:
+            return int(self.base_size * height / width), self.base_size
+        return self.base_size, int(self.base_size * width / height)
 
     def __call__(self, image: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         image = self.normalize(self.resize(tv_tensors.Image(image)).as_subclass(torch.Tensor))

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from seg_cli.data.base import PairTransform, SegmentationDataset
-from seg_cli.data.io import load_image, load_mask
+from seg_cli.data.io import image_size, load_image, load_mask
 from seg_cli.errors import DataError
 
 LAYOUT = "VOCdevkit/VOC{year}/{{JPEGImages/*.jpg, SegmentationClass/*.png, ImageSets/Segmentation/<split>.txt}}"
@@ -75,6 +75,9 @@ class VOCSegmentation(SegmentationDataset):
 
     def sample_name(self, index: int) -> str:
         return str(self.mask_dir / f"{self.ids[index]}.png")
+
+    def image_size(self, index: int) -> tuple[int, int] | None:
+        return image_size(self.image_dir / f"{self.ids[index]}.jpg")
 
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         return load_image(self.image_dir / f"{self.ids[index]}.jpg"), load_mask(self.mask_dir / f"{self.ids[index]}.png")

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from seg_cli.data.base import PairTransform, SegmentationDataset
-from seg_cli.data.io import load_image, load_mask
+from seg_cli.data.io import image_size, load_image, load_mask
 from seg_cli.data.voc import find_voc_dir
 from seg_cli.errors import DataError
 
@@ -65,6 +65,9 @@ class VOCAugSegmentation(SegmentationDataset):
 
     def sample_name(self, index: int) -> str:
         return str(self.mask_paths[index])
+
+    def image_size(self, index: int) -> tuple[int, int] | None:
+        return image_size(self.image_dir / f"{self.ids[index]}.jpg")
 
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image = load_image(self.image_dir / f"{self.ids[index]}.jpg")

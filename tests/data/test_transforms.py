@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from seg_cli.data.transforms import (
@@ -99,3 +100,11 @@ def test_train_preset_flips_after_cropping_with_both_outcomes():
         _, out_mask = t(image, mask)
         firsts.add(int(out_mask[0, 0]))  # band 0 on the left unless flipped
     assert firsts == {0, 3}
+
+
+@pytest.mark.parametrize("resize", ["shorter", "square"])
+def test_eval_output_size_predicts_the_resized_image(resize):
+    transform = SegmentationPresetEval(base_size=97, resize=resize)
+    for height, width in [(97, 97), (40, 300), (300, 40), (131, 257), (511, 97), (60, 61)]:
+        image, _ = transform(torch.zeros((3, height, width), dtype=torch.uint8))
+        assert tuple(image.shape[-2:]) == transform.output_size(height, width)
