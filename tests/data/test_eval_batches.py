@@ -37,6 +37,7 @@ def test_predicted_input_shape_is_the_shape_each_loaded_image_gets():
     for (images, _, image_sizes, _), indices in zip(loader, loader.batch_sampler, strict=True):
         assert len(images) <= 4
         assert {padded_input_shape(dataset, i, 16) for i in indices} == {tuple(images.shape[-2:])}
+        assert image_sizes == [tuple(dataset[i][0].shape[-2:]) for i in indices]  # the samples it names
         seen += indices
     assert sorted(seen) == list(range(len(dataset))) and len(loader) > len(dataset) // 4  # several shapes
 
