@@ -302,7 +302,12 @@ def exp_workers(model, config, device, args) -> dict[str, float]:
         variants[f"train, {w} workers (ms/img)"] = (lambda s=stream: epoch(s.block(args.steps))())
     train = {k: v / (args.steps * t["batch_size"]) for k, v in compare(variants, args.repeats, 1, device).items()}
 
-    cached = [b for b in build_eval_loader(val_set, e["batch_size"], 0, pad_multiple=e["pad_multiple"])][:n_val]
+    cached = []  # the first val batches that hold n_val images
+    for batch in build_eval_loader(val_set, e["batch_size"], 0, pad_multiple=e["pad_multiple"]):
+        if sum(len(b[0]) for b in cached) >= n_val:
+            break
+        cached.append(batch)
+    images_seen = sum(len(b[0]) for b in cached)
 
     def forward_only() -> None:
         model.eval()
@@ -314,8 +319,8 @@ def exp_workers(model, config, device, args) -> dict[str, float]:
     for w in counts:
         loader = build_eval_loader(val_set, e["batch_size"], w, pad_multiple=e["pad_multiple"])
         variants[f"eval, {w} workers (ms/img)"] = (lambda lo=loader: evaluate(
-            model, Batches(lo, n_val, 0, device, False), device, d["num_classes"], d["ignore_index"]))
-    evals = {k: v / n_val for k, v in compare(variants, args.repeats, 1, device).items()}
+            model, Batches(lo, len(cached), 0, device, False), device, d["num_classes"], d["ignore_index"]))
+    evals = {k: v / images_seen for k, v in compare(variants, args.repeats, 1, device).items()}
     return {**train, **evals}
 
 

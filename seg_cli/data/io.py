@@ -83,11 +83,27 @@ def image_size(path: str | Path) -> tuple[int, int] | None:
     try:
         with Image.open(path) as img:
             width, height = img.size
-            if img.getexif().get(_EXIF_ORIENTATION, 1) in _ORIENTATIONS_SWAPPING_SIDES:
+            if _header_orientation(img) in _ORIENTATIONS_SWAPPING_SIDES:
                 width, height = height, width
             return height, width
     except Exception:  # missing or corrupt: not this function's to report
         return None
+
+
+def _header_orientation(img: Image.Image) -> int:
+    """The EXIF orientation `load_image` applies, read without decoding pixels.
+
+    JPEG and PNG: the EXIF block ahead of the pixels only, as torchvision's decoder reads it (Pillow's
+    getexif would also read XMP, and for a PNG decode the whole image to find a late eXIf chunk).
+    Other formats go through Pillow's exif_transpose, which reads getexif.
+    """
+    if img.format in ("JPEG", "PNG"):
+        exif = Image.Exif()
+        raw = img.info.get("exif")
+        if raw:
+            exif.load(raw)
+        return exif.get(_EXIF_ORIENTATION, 1)
+    return img.getexif().get(_EXIF_ORIENTATION, 1)
 
 
 def load_mask(path: str | Path) -> torch.Tensor:

@@ -67,18 +67,20 @@ class ShardSampler(Sampler[int]):
 class ShapeBatchSampler(Sampler[list[int]]):
     """Evaluation batches of one input shape each, over the shard ShardSampler would give this rank.
 
-    `shape_of(index)` is the padded input size of sample `index` (None where unknown). The shard's indices
+    `shape_of(index)` is the padded input size of sample `index`, or None where unknown. The shard's indices
     are grouped by it, in order of first appearance, and each group is cut into batches of up to
-    `batch_size`. An image in a batch then gets the very padding it would get alone, so its logits match
-    one-at-a-time evaluation up to float rounding (max |diff| 3e-8 on the synthetic set) whatever shares its
-    batch, while the model runs several images per call (scripts/bench_knobs.py eval_batch).
+    `batch_size`; a sample of unknown size is a batch of its own. An image in a batch then gets the very
+    padding it would get alone, so its logits match one-at-a-time evaluation up to float rounding (max
+    |diff| 3e-8 on the synthetic set) whatever shares its batch, while the model runs several images per
+    call (scripts/bench_knobs.py eval_batch).
     """
 
-    def __init__(self, length: int, shape_of: Callable[[int], Hashable], batch_size: int, rank: int = 0,
+    def __init__(self, length: int, shape_of: Callable[[int], Hashable | None], batch_size: int, rank: int = 0,
                  world_size: int = 1) -> None:
         groups: dict[Hashable, list[int]] = {}
         for index in range(rank, length, world_size):
-            groups.setdefault(shape_of(index), []).append(index)
+            shape = shape_of(index)
+            groups.setdefault(("unknown", index) if shape is None else shape, []).append(index)
         self.batches = [group[i : i + batch_size] for group in groups.values() for i in range(0, len(group), batch_size)]
 
     def __iter__(self) -> Iterator[list[int]]:

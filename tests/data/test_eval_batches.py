@@ -22,8 +22,9 @@ def test_batches_group_by_shape_in_shard_order_and_cover_the_shard():
     assert ranks == [[[0, 2, 6], [4]], [[1, 5], [3, 7]]]  # rank 0 shards 0 2 4 6 (a a c a), rank 1 1 3 5 7 (b a b a)
 
 
-def test_unknown_shapes_form_plain_consecutive_batches():
-    assert list(ShapeBatchSampler(5, lambda i: None, batch_size=2)) == [[0, 1], [2, 3], [4]]
+def test_a_sample_of_unknown_shape_is_a_batch_of_its_own():
+    shapes = [(8, 8), None, (8, 8), None]
+    assert list(ShapeBatchSampler(4, shapes.__getitem__, batch_size=4)) == [[0, 2], [1], [3]]
 
 
 def test_predicted_input_shape_is_the_shape_each_loaded_image_gets():
@@ -62,10 +63,23 @@ def test_folder_dataset_reads_sizes_from_file_headers(tmp_path):
     assert [dataset.image_size(i) for i in range(3)].count(None) == 1  # unreadable: no size, no exception
 
 
+class GlobalContext(nn.Module):
+    """Two convolutions with the image-wide feature mean added between them, as pooling branches (ASPP,
+    LR-ASPP) do: every output pixel depends on how much padding the input carries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first, self.second = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 4, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.first(x)
+        return self.second(torch.relu(features + features.mean((2, 3), keepdim=True)))
+
+
 @pytest.mark.parametrize("pad_multiple", [1, 32])
 def test_metrics_do_not_depend_on_the_eval_batch_size(pad_multiple):
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 3, padding=1))
+    model = GlobalContext()
     dataset = build_dataset(SYNTHETIC, "val", train=False)
     mats = [evaluate(model, build_eval_loader(dataset, b, 0, pad_multiple=pad_multiple), torch.device("cpu"), 4)
             .confmat.mat for b in (1, 3, 8)]

@@ -3,7 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
-from seg_cli.data.io import check_labels, list_images, load_image, load_mask
+from seg_cli.data.io import check_labels, image_size, list_images, load_image, load_mask
 from seg_cli.errors import DataError
 
 
@@ -75,3 +75,21 @@ def test_list_images_expands_folders(tmp_path):
     assert [p.name for p in found] == ["c.jpg", "a.jpg", "b.png"]
     with pytest.raises(DataError, match="input not found"):
         list_images([str(tmp_path / "nope")])
+
+
+@pytest.mark.parametrize("fmt,metadata", [("jpg", "exif"), ("png", "exif"), ("jpg", "xmp"), ("png", None)])
+def test_image_size_from_the_header_is_the_loaded_size(tmp_path, fmt, metadata):
+    img = Image.new("RGB", (30, 20), (9, 99, 199))
+    path = tmp_path / f"x.{fmt}"
+    if metadata == "exif":
+        exif = img.getexif()
+        exif[0x0112] = 6  # shown rotated by 90 degrees
+        img.save(path, exif=exif)
+    elif metadata == "xmp":  # XMP orientation: the torchvision decoder does not apply it, so neither may the header
+        img.save(path, xmp=b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
+                           b'22-rdf-syntax-ns#"><rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" '
+                           b'tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>')
+    else:
+        img.save(path)
+    assert image_size(path) == tuple(load_image(path).shape[-2:]) == ((30, 20) if metadata == "exif" else (20, 30))
+    assert image_size(tmp_path / "missing.jpg") is None
