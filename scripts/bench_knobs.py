@@ -302,12 +302,12 @@ def exp_workers(model, config, device, args) -> dict[str, float]:
         variants[f"train, {w} workers (ms/img)"] = (lambda s=stream: epoch(s.block(args.steps))())
     train = {k: v / (args.steps * t["batch_size"]) for k, v in compare(variants, args.repeats, 1, device).items()}
 
-    cached = []  # the first val batches that hold n_val images
+    cached, images_seen = [], 0  # the first val batches that hold n_val images
     for batch in build_eval_loader(val_set, e["batch_size"], 0, pad_multiple=e["pad_multiple"]):
-        if sum(len(b[0]) for b in cached) >= n_val:
+        if images_seen >= n_val:
             break
         cached.append(batch)
-    images_seen = sum(len(b[0]) for b in cached)
+        images_seen += len(batch[0])
 
     def forward_only() -> None:
         model.eval()
