@@ -56,7 +56,7 @@ def collate_padded(batch: list[tuple[torch.Tensor, torch.Tensor]], ignore_index:
     """
     image_sizes = [tuple(img.shape[-2:]) for img, _ in batch]
     mask_sizes = [tuple(mask.shape[-2:]) for _, mask in batch]
-    ih, iw = (-(-max(s[i] for s in image_sizes) // pad_multiple) * pad_multiple for i in (0, 1))
+    ih, iw = (round_up(max(s[i] for s in image_sizes), pad_multiple) for i in (0, 1))
     mh, mw = (max(s[i] for s in mask_sizes) for i in (0, 1))
     images = batch[0][0].new_zeros((len(batch), batch[0][0].shape[0], ih, iw))
     masks = batch[0][1].new_full((len(batch), mh, mw), ignore_index)
@@ -126,4 +126,9 @@ def padded_input_shape(dataset: SegmentationDataset, index: int, pad_multiple: i
         return None
     output_size = getattr(dataset.transforms, "output_size", None)
     height, width = output_size(*size) if output_size is not None else size
-    return -(-height // pad_multiple) * pad_multiple, -(-width // pad_multiple) * pad_multiple
+    return round_up(height, pad_multiple), round_up(width, pad_multiple)
+
+
+def round_up(value: int, multiple: int) -> int:
+    """The smallest multiple of `multiple` that is >= `value` (the padded side of an eval input)."""
+    return -(-value // multiple) * multiple

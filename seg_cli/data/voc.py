@@ -76,11 +76,14 @@ class VOCSegmentation(SegmentationDataset):
     def sample_name(self, index: int) -> str:
         return str(self.mask_dir / f"{self.ids[index]}.png")
 
+    def image_path(self, index: int) -> Path:
+        return self.image_dir / f"{self.ids[index]}.jpg"
+
     def image_size(self, index: int) -> tuple[int, int] | None:
-        return image_size(self.image_dir / f"{self.ids[index]}.jpg")
+        return image_size(self.image_path(index))
 
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return load_image(self.image_dir / f"{self.ids[index]}.jpg"), load_mask(self.mask_dir / f"{self.ids[index]}.png")
+        return load_image(self.image_path(index)), load_mask(self.mask_dir / f"{self.ids[index]}.png")
 
     def missing_files(self) -> list[str]:
         paths = [p for i in self.ids for p in (self.image_dir / f"{i}.jpg", self.mask_dir / f"{i}.png")]

@@ -66,11 +66,14 @@ class VOCAugSegmentation(SegmentationDataset):
     def sample_name(self, index: int) -> str:
         return str(self.mask_paths[index])
 
+    def image_path(self, index: int) -> Path:
+        return self.image_dir / f"{self.ids[index]}.jpg"
+
     def image_size(self, index: int) -> tuple[int, int] | None:
-        return image_size(self.image_dir / f"{self.ids[index]}.jpg")
+        return image_size(self.image_path(index))
 
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image = load_image(self.image_dir / f"{self.ids[index]}.jpg")
+        image = load_image(self.image_path(index))
         mask = load_mask(self.mask_paths[index])
         if image.shape[-2:] != mask.shape:
             raise DataError(
