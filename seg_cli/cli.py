@@ -154,7 +154,7 @@ def dispatch(args: list[str]) -> int:
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and "-m" not in flags and "--multirun" not in flags:
         from seg_cli.engine.distributed import shared_run_dir_overrides  # torch only under torchrun
 
-        overrides += shared_run_dir_overrides(command)
+        overrides = shared_run_dir_overrides(command, overrides)
     module = importlib.import_module(COMMANDS[command][0])
     # Hydra reads sys.argv itself; flags first because Hydra 1.3 stops reading flags after overrides.
     sys.argv = [f"seg-{command}", *flags, *overrides]

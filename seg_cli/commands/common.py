@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from seg_cli.errors import CheckpointError, ConfigError, SegError, one_line
+from seg_cli.values import as_list, size_pair
 
 log = logging.getLogger("seg")
 
@@ -62,9 +63,10 @@ def absolutize_paths(cfg: DictConfig) -> None:
             OmegaConf.update(cfg, key, str(Path(value).resolve()), merge=False)
 
 
-def to_plain(cfg: DictConfig | dict) -> dict[str, Any]:
-    """A resolved plain-dict copy (no DictConfig ever reaches the library code)."""
-    if isinstance(cfg, dict):
+def to_plain(cfg: Any) -> Any:
+    """A resolved plain copy of a config node (no DictConfig ever reaches the library code); plain values
+    pass through."""
+    if not isinstance(cfg, (DictConfig, ListConfig)):
         return cfg
     return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
 
@@ -138,6 +140,8 @@ def inference_settings(cfg: DictConfig) -> dict[str, Any] | None:
     """The `infer` section as predict_logits keywords; None for a plain whole-image pass."""
     infer = OmegaConf.to_container(cfg.infer, resolve=True)
     require_choice("infer.mode", infer["mode"], ("whole", "slide"))
+    infer["crop"], infer["stride"] = (size_pair(f"infer.{key}", infer[key]) for key in ("crop", "stride"))
+    infer["scales"] = as_list("infer.scales", infer["scales"], float)
     if infer["mode"] == "whole" and not infer["flip"] and list(infer["scales"]) == [1.0]:
         return None
     return infer

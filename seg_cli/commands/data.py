@@ -23,9 +23,11 @@ from seg_cli.commands.common import (
     require_choice,
     require_positive,
     run_dir,
+    to_plain,
 )
 from seg_cli.errors import ConfigError, DataError, one_line
 from seg_cli.paths import config_dir
+from seg_cli.values import as_list
 
 log = logging.getLogger("seg.data")
 tools_schema.register()
@@ -175,7 +177,7 @@ def print_check_report(title: str, stats: list[SplitStats], names: list[str], ig
 
 def run_check(cfg: DictConfig, dataset_cfg: dict[str, Any], name: str, title: str) -> int:
     problems: list[str] = []
-    results = [check_split(dataset_cfg, split, problems) for split in cfg.splits]
+    results = [check_split(dataset_cfg, split, problems) for split in as_list("splits", to_plain(cfg.splits), str)]
     built = next((ds for _, ds in results if ds is not None), None)
     labels = built.label_count if built else dataset_cfg.get("num_classes", 0)
     names = built.class_names if built else [f"class_{i}" for i in range(labels)]

@@ -67,7 +67,9 @@ def main(cfg: DictConfig) -> dict[str, Any]:
                                pad_multiple=cfg.eval.pad_multiple)
     log.info("evaluating %s on %d %s images (%s resolution, %s inference)", path, len(dataset), cfg.split,
              cfg.eval.resolution, cfg.infer.mode)
-    scorer = build_scorer(d.get("task", "multiclass"), d["num_classes"], d["ignore_index"], dataset.class_names, device)
+    sod_normalize = cfg.eval.sod_normalize or config.get("eval", {}).get("sod_normalize", "none")
+    scorer = build_scorer(d.get("task", "multiclass"), d["num_classes"], d["ignore_index"], dataset.class_names, device,
+                          sod_normalize)
     evaluate(model, loader, device, d["num_classes"], d["ignore_index"], scorer=scorer,
              infer=inference_settings(cfg))
     metrics = {**scorer.compute(), "checkpoint": str(path), "split": cfg.split}

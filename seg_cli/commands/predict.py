@@ -17,10 +17,12 @@ from seg_cli.commands.common import (
     reports_errors,
     require_choice,
     run_dir,
+    to_plain,
 )
 from seg_cli.commands.evaluate import load_trained_model
 from seg_cli.errors import ConfigError, DataError
 from seg_cli.paths import config_dir
+from seg_cli.values import as_list
 
 log = logging.getLogger("seg.predict")
 schema.register()
@@ -131,7 +133,7 @@ def main(cfg: DictConfig) -> int:
         raise DataError(f"no image files found in {', '.join(cfg.inputs)}")
     model, dataset, source, device = load_predictor(cfg)
     task = dataset.get("task", "multiclass")
-    save = list(cfg.save) if cfg.save else DEFAULT_SAVE[task]
+    save = as_list("save", to_plain(cfg.save), str) if cfg.save else DEFAULT_SAVE[task]
     for kind in save:
         require_choice("save", kind, SAVE_CHOICES)
     infer = inference_settings(cfg) or {}

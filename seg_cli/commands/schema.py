@@ -56,6 +56,12 @@ class EvalSchema:
 @dataclass
 class TrainEvalSchema(EvalSchema):
     cache_mib: float = MISSING
+    sod_normalize: str = MISSING
+
+
+@dataclass
+class EvaluateEvalSchema(EvalSchema):
+    sod_normalize: str | None = MISSING  # null = the checkpoint's own
 
 
 @dataclass
@@ -75,10 +81,10 @@ class TrainSchema:
 @dataclass
 class InferSchema:
     mode: str = MISSING
-    crop: list[int] = MISSING
-    stride: list[int] = MISSING
+    crop: Any = MISSING  # int (square) or [height, width]
+    stride: Any = MISSING  # int (square) or [height, width]
     flip: bool = MISSING
-    scales: list[float] = MISSING
+    scales: Any = MISSING  # float or a list of floats
     stitch_device: str | None = MISSING
 
 
@@ -90,7 +96,7 @@ class EvaluateSchema:
     workers: Any = MISSING  # int >= 0 or "auto"
     channels_last: bool = MISSING
     output_root: str = MISSING
-    eval: EvalSchema = field(default_factory=EvalSchema)
+    eval: EvaluateEvalSchema = field(default_factory=EvaluateEvalSchema)
     infer: InferSchema = field(default_factory=InferSchema)
     # Partial overrides of the checkpoint's own config, e.g. `dataset.root=/data` (added by the dispatcher).
     model: Any = field(default_factory=dict)
@@ -105,7 +111,7 @@ class PredictSchema:
     device: str = MISSING
     overlay_alpha: float = MISSING
     max_pixels: int = MISSING
-    save: list[str] | None = MISSING
+    save: Any = MISSING  # null, one name or a list of names
     backend: str = MISSING
     model_file: str | None = MISSING
     infer: InferSchema = field(default_factory=InferSchema)

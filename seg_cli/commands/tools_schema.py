@@ -47,7 +47,7 @@ class DataToolsSchema:
     root: str = MISSING
     mirror: str | None = MISSING
     timeout: float = MISSING
-    splits: list[str] = MISSING
+    splits: Any = MISSING  # one split name or a list of them
     split: str = MISSING
     n: int = MISSING
     columns: int = MISSING

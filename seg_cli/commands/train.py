@@ -74,6 +74,7 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
     from seg_cli.data.cache import make_cache
     from seg_cli.data.replay import ReplayLoader
     from seg_cli.engine import distributed
+    from seg_cli.engine.batchnorm import use_sync_batchnorm
     from seg_cli.engine.fit import FitOptions, TrainingInterrupted, fit, restore_training_state
     from seg_cli.engine.optim import build_param_groups
     from seg_cli.engine.runtime import amp_dtype, grad_scaler, seed_everything
@@ -95,8 +96,8 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
     train_set.on_error = val_set.on_error = config["data"]["on_error"]
     train_set.cache = make_cache(config["data"]["cache_mib"])
     model = build_model(config["model"])
-    validate_train_setup(cfg, model, (train_set, val_set), world)
-    if _use_sync_bn(t["sync_bn"], device, world):
+    validate_train_setup(cfg, model, (train_set, val_set), world, device.type)
+    if use_sync_batchnorm(t["sync_bn"], device.type, world):
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     model = model.to(device)
     if t["channels_last"]:  # weights in NHWC make every convolution, and so its output, NHWC
@@ -132,6 +133,7 @@ def train(cfg: DictConfig, resume_state: dict | None, resume_path) -> dict[str, 
         clip_grad_norm=t["clip_grad_norm"], accumulate_steps=t["accumulate_steps"],
         skip_nonfinite=t["skip_nonfinite"], checkpoint_every=t["checkpoint_every"], log_every=t["log_every"],
         progress=show_progress(t["progress"]), amp_dtype=dtype, tb_images=t["tb_images"],
+        sod_normalize=config["eval"]["sod_normalize"],
         hparams=run_overrides(),
     )
     criterion = build_criterion(config["loss"], train_set)
@@ -158,10 +160,3 @@ def build_criterion(loss_cfg: dict[str, Any], train_set):
         kwargs["class_weights"] = class_weight_tensor(kwargs["class_weights"], train_set, train_set.label_count,
                                                       train_set.ignore_index)
     return call_with_config(builder, "loss", **kwargs)
-
-
-def _use_sync_bn(setting: str, device, world: int) -> bool:
-    setting = str(setting).lower()
-    if setting == "auto":
-        return world > 1 and device.type == "cuda"
-    return setting == "true"

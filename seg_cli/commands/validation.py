@@ -8,9 +8,10 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from seg_cli.commands.common import require_choice, require_positive
+from seg_cli.commands.common import require_choice, require_positive, to_plain
 from seg_cli.errors import ConfigError, DataError
-from seg_cli.metrics.names import BEST_METRICS
+from seg_cli.metrics.names import BEST_METRICS, SOD_NORMALIZE
+from seg_cli.values import scale_range, size_pair
 
 log = logging.getLogger("seg.train")
 
@@ -49,6 +50,8 @@ def validate_eval_section(e: DictConfig) -> None:
     require_choice("eval.resolution", e.resolution, ("original", "resized"))
     require_positive("eval.batch_size", e.batch_size)
     require_positive("eval.pad_multiple", e.pad_multiple)
+    if e.sod_normalize is not None:  # seg eval: null takes the checkpoint's own
+        require_choice("eval.sod_normalize", e.sod_normalize, SOD_NORMALIZE)
 
 
 def require_workers(key: str, value: Any) -> None:
@@ -82,24 +85,19 @@ def validate_dataset_config(d: DictConfig) -> None:
     names = d.get("class_names")
     if names is not None and len(names) != labels:
         raise ConfigError(f"dataset.class_names has {len(names)} names but the dataset has {labels} labels")
-    if d.crop_size < MIN_CROP:
-        raise ConfigError(f"dataset.crop_size={d.crop_size} is too small; use at least {MIN_CROP}")
-    largest = d.get("scale_range", [0.5, 2.0])[1] * d.base_size
-    if d.crop_size > 4 * largest:
-        raise ConfigError(f"dataset.crop_size={d.crop_size} is far larger than the resized images "
+    crop = size_pair("dataset.crop_size", to_plain(d.crop_size))
+    if min(crop) < MIN_CROP:
+        raise ConfigError(f"dataset.crop_size={list(crop)} is too small; use at least {MIN_CROP}")
+    largest = scale_range("dataset.scale_range", to_plain(d.get("scale_range", [0.5, 2.0])))[1] * d.base_size
+    if max(crop) > 4 * largest:
+        raise ConfigError(f"dataset.crop_size={list(crop)} is far larger than the resized images "
                           f"(at most {largest:.0f} px): crops would be mostly padding")
 
 
-def validate_train_setup(cfg: DictConfig, model: Any, datasets: Sequence[Any], world_size: int) -> None:
+def validate_train_setup(cfg: DictConfig, model: Any, datasets: Sequence[Any], world_size: int,
+                         device_type: str) -> None:
     """Checks that need the built model and datasets (cheap: no full pass over the data)."""
-    from torch import nn
-
-    per_process = cfg.train.batch_size
-    has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
-    sync = str(cfg.train.sync_bn).lower() == "true" or (str(cfg.train.sync_bn).lower() == "auto" and world_size > 1)
-    if has_bn and (per_process if not sync else per_process * world_size) < 2:
-        raise ConfigError("train.batch_size=1 with a BatchNorm model: batch statistics of one image are "
-                          "degenerate; use train.batch_size>=2 (accumulation does not help BatchNorm)")
+    validate_batchnorm_batch(cfg, model, world_size, device_type)
     for dataset in datasets:
         if len(dataset) == 0:
             raise DataError(f"the {dataset.split} split is empty")
@@ -108,3 +106,24 @@ def validate_train_setup(cfg: DictConfig, model: Any, datasets: Sequence[Any], w
             raise DataError(f"{len(missing)} file(s) listed in the {dataset.split} split do not exist, "
                             f"e.g. {', '.join(missing[:3])}; run `seg data check` for a full report")
         dataset.checked_pair(0)  # fails fast on unreadable files or labels outside the class range
+
+
+def validate_batchnorm_batch(cfg: DictConfig, model: Any, world_size: int, device_type: str) -> None:
+    """BatchNorm statistics of one image: refused where a layer cannot run, a warning elsewhere."""
+    from seg_cli.engine.batchnorm import (
+        has_batchnorm,
+        single_value_batchnorms,
+        single_value_error,
+        use_sync_batchnorm,
+    )
+
+    per_process = cfg.train.batch_size
+    synced = use_sync_batchnorm(cfg.train.sync_bn, device_type, world_size)
+    if not has_batchnorm(model) or (per_process * world_size if synced else per_process) >= 2:
+        return
+    layers = single_value_batchnorms(model, size_pair("dataset.crop_size", to_plain(cfg.dataset.crop_size)))
+    if layers:
+        raise single_value_error(layers, per_process)
+    log.warning("train.batch_size=%d with BatchNorm: the batch statistics of one image are noisy; a larger "
+                "batch, or SyncBatchNorm across processes (train.sync_bn=true on several GPUs), trains "
+                "steadier (accumulation does not help BatchNorm)", per_process)

@@ -14,6 +14,7 @@ from seg_cli.data.samplers import ShapeBatchSampler, ShardSampler, TrainSampler
 from seg_cli.data.transforms import RESIZE_MODES, SegmentationPresetEval, SegmentationPresetTrain
 from seg_cli.errors import ConfigError
 from seg_cli.utils import call_with_config, split_target
+from seg_cli.values import scale_range, size_pair
 
 # Keys of a dataset config that configure the transforms rather than the dataset class.
 TRANSFORM_KEYS = ("base_size", "crop_size", "hflip_prob", "scale_range", "resize")
@@ -25,8 +26,9 @@ def build_dataset(cfg: dict[str, Any], split: str, train: bool, resize_mask: boo
     t = {k: kwargs.pop(k) for k in TRANSFORM_KEYS if k in kwargs}
     if train:
         transforms = SegmentationPresetTrain(
-            base_size=t["base_size"], crop_size=t["crop_size"], hflip_prob=t.get("hflip_prob", 0.5),
-            ignore_index=kwargs.get("ignore_index", 255), scale_range=t.get("scale_range", (0.5, 2.0)),
+            base_size=t["base_size"], crop_size=size_pair("dataset.crop_size", t["crop_size"]),
+            hflip_prob=t.get("hflip_prob", 0.5), ignore_index=kwargs.get("ignore_index", 255),
+            scale_range=scale_range("dataset.scale_range", t.get("scale_range", (0.5, 2.0))),
             resize=resize_mode(t),
         )
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import pickle
 import random
@@ -38,7 +39,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not zipfile.is_zipfile(path):  # torch.save has written zip archives since PyTorch 1.6
         raise CheckpointError(f"{path} is not a readable checkpoint (truncated or another format)")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        # torchvision's reference scripts keep their argparse.Namespace under "args": the one class allowed
+        # beyond plain data (it rebuilds a namespace of attributes and runs no code of the file's choosing).
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "Weights only load failed" in str(exc):
             raise CheckpointError(f"{path} holds pickled Python objects, not only tensors and plain data; "
@@ -48,6 +52,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{path} is not a readable checkpoint (truncated or another format)") from None
     if not isinstance(state, dict):
         raise CheckpointError(f"{path} does not hold a state dict or seg checkpoint")
+    if isinstance(state.get("args"), argparse.Namespace):
+        state["args"] = vars(state["args"])  # plain data from here on
     return state
 
 

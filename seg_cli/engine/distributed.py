@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime
 
 import torch
@@ -56,15 +57,32 @@ def local_device(requested: str) -> torch.device:
     return device
 
 
-def shared_run_dir_overrides(command: str) -> list[str]:
-    """Overrides that give all ranks one Hydra run dir (rank 0's clock) and keep other ranks quiet."""
+def shared_run_dir_overrides(command: str, overrides: list[str]) -> list[str]:
+    """`overrides` made to give all ranks one Hydra run dir (rank 0's clock), and other ranks quiet."""
     init_distributed()
-    stamp = [datetime.now().strftime("%Y-%m-%d/%H-%M-%S-%f") if rank() == 0 else None]
-    dist.broadcast_object_list(stamp, src=0)
-    overrides = [f"hydra.run.dir=${{output_root}}/{command}/{stamp[0]}"]
-    if rank() != 0:
-        overrides += ["hydra.output_subdir=null", "hydra/job_logging=disabled", "hydra/hydra_logging=disabled"]
-    return overrides
+    when = [datetime.now() if rank() == 0 else None]
+    dist.broadcast_object_list(when, src=0)
+    return run_dir_overrides(command, overrides, when[0], rank())
+
+
+def run_dir_overrides(command: str, overrides: list[str], when: datetime, process_rank: int) -> list[str]:
+    """The overrides of one rank of a torchrun job.
+
+    A `hydra.run.dir=...` on the command line wins; without one, the config's default
+    (`${output_root}/<command>/<date>/<time>`) is used. Either way every `${now:...}` is replaced by
+    `when`, rank 0's clock, so ranks started milliseconds apart cannot end up in different folders.
+    """
+    given = any(o.split("=", 1)[0].lstrip("+~") == "hydra.run.dir" for o in overrides)
+    default = f"hydra.run.dir=${{output_root}}/{command}/${{now:%Y-%m-%d}}/${{now:%H-%M-%S-%f}}"
+    pinned = [pin_now(o, when) for o in (overrides if given else [*overrides, default])]
+    if process_rank != 0:
+        pinned += ["hydra.output_subdir=null", "hydra/job_logging=disabled", "hydra/hydra_logging=disabled"]
+    return pinned
+
+
+def pin_now(override: str, when: datetime) -> str:
+    """`override` with each `${now:PATTERN}` replaced by `when` formatted with PATTERN."""
+    return re.sub(r"\$\{now:([^}]*)\}", lambda match: when.strftime(match.group(1)), override)
 
 
 def barrier() -> None:

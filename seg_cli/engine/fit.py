@@ -45,6 +45,7 @@ class FitOptions:
     progress: bool = False
     amp_dtype: torch.dtype | None = None
     tb_images: int = 4  # validation samples drawn into TensorBoard per evaluation (0 = none)
+    sod_normalize: str = "none"  # binary tasks: how maps are scored (seg_cli.metrics.scorers.BinaryScorer)
     hparams: dict[str, Any] = field(default_factory=dict)  # this run's overrides, for TensorBoard HParams
 
 
@@ -231,7 +232,8 @@ def _require_finite(model: nn.Module) -> None:
 
 
 def _evaluate_epoch(model, val_loader, device, options: FitOptions, writer, epoch: int) -> dict[str, Any]:
-    scorer = build_scorer(options.task, options.num_classes, options.ignore_index, options.class_names, device)
+    scorer = build_scorer(options.task, options.num_classes, options.ignore_index, options.class_names, device,
+                          options.sod_normalize)
     # The plain model: evaluation needs no DDP, and compiled graphs would recompile for every image size.
     evaluate(unwrap_model(model), val_loader, device, options.num_classes, options.ignore_index, scorer=scorer,
              amp_dtype=options.amp_dtype, progress=options.progress and distributed.is_main_process())

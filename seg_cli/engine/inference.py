@@ -17,6 +17,7 @@ from torch import nn
 
 from seg_cli.errors import ConfigError
 from seg_cli.models.build import model_outputs
+from seg_cli.values import size_pair
 
 INFERENCE_MODES = ("whole", "slide")
 Size = tuple[int, int]
@@ -43,7 +44,7 @@ def predict_logits(
     `flip` adds the horizontally flipped view of every scale. The result lies on `stitch_device`
     (default: the image's device): "cpu" keeps a huge image's logits in host memory.
     """
-    crop, stride = _pair(crop, "crop"), _pair(stride, "stride")
+    crop, stride = size_pair("crop", crop), size_pair("stride", stride)
     _check_settings(mode, crop, stride, scales)
     if image.dim() != 4 or image.shape[0] != 1:
         raise ValueError(f"predict_logits takes one image of shape (1, 3, H, W), got {tuple(image.shape)}")
@@ -121,14 +122,6 @@ def _resize(x: torch.Tensor, size: Size, antialias: bool = False) -> torch.Tenso
     if (x.shape[-2], x.shape[-1]) == tuple(size):
         return x
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=antialias)
-
-
-def _pair(value: int | Sequence[int], name: str) -> Size:
-    """An int or a (height, width) pair, as YAML may give either."""
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or any(not isinstance(v, int) or v < 1 for v in pair):
-        raise ConfigError(f"{name}={value!r} must be a positive integer or a [height, width] pair of them")
-    return pair
 
 
 def _check_settings(mode: str, crop: Size, stride: Size, scales: Sequence[float]) -> None:

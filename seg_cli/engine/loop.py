@@ -16,6 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from seg_cli.engine.batchnorm import explain_forward_error
 from seg_cli.engine.inference import predict_logits
 from seg_cli.errors import SegError
 from seg_cli.metrics.scorers import MulticlassScorer
@@ -76,7 +77,10 @@ def train_one_epoch(
         sync = contextlib.nullcontext() if update or not hasattr(model, "no_sync") else model.no_sync()
         with sync:
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                loss = criterion(model(images), masks)
+                try:
+                    loss = criterion(model(images), masks)
+                except ValueError as exc:
+                    raise explain_forward_error(exc, model, images) from None
             loss_value = loss.item()
             if math.isfinite(loss_value):
                 (scaler.scale(loss) if scaler is not None else loss).div(accumulate_steps).backward()

@@ -11,6 +11,7 @@ import torch
 
 from seg_cli.metrics.binary import BinaryMetrics, format_binary_table
 from seg_cli.metrics.confusion import ConfusionMatrix, format_table
+from seg_cli.metrics.names import SOD_NORMALIZE
 
 
 class MulticlassScorer:
@@ -38,29 +39,49 @@ class MulticlassScorer:
 
 
 class BinaryScorer:
-    """Sigmoid of the single output channel into MAE / F-measure / Dice / IoU statistics."""
+    """Sigmoid of the single output channel into MAE / F-measure / Dice / IoU statistics.
 
-    def __init__(self, ignore_index: int, device: torch.device | str = "cpu") -> None:
+    normalize="none" scores the raw probabilities. "minmax" is the convention of salient-object papers
+    (U2-Net's test script, the common SOD evaluation toolboxes): they score saved 8-bit maps, each
+    min-max normalised to [0, 1]; so each map is rounded to 8 bits, as `seg predict` writes `_prob.png`,
+    then stretched to [0, 1] (a constant map stays as it is).
+    """
+
+    def __init__(self, ignore_index: int, device: torch.device | str = "cpu", normalize: str = "none") -> None:
+        if normalize not in SOD_NORMALIZE:
+            raise ValueError(f"normalize={normalize!r} is not one of {', '.join(SOD_NORMALIZE)}")
         self.metrics = BinaryMetrics(device=device)
-        self.ignore_index = ignore_index
+        self.ignore_index, self.normalize = ignore_index, normalize
 
     def update(self, logits: torch.Tensor, target: torch.Tensor) -> None:
-        self.metrics.update(torch.sigmoid(logits[:, 0].float()), target[None], self.ignore_index)
+        prob = torch.sigmoid(logits[:, 0].float())
+        if self.normalize == "minmax":
+            prob = minmax_per_map((prob * 255).round() / 255)
+        self.metrics.update(prob, target[None], self.ignore_index)
 
     def reduce_from_all_processes(self) -> None:
         self.metrics.reduce_from_all_processes()
 
     def compute(self) -> dict:
-        return self.metrics.compute()
+        return {**self.metrics.compute(), "sod_normalize": self.normalize}
 
     @staticmethod
     def format(metrics: dict) -> str:
         return format_binary_table(metrics)
 
 
+def minmax_per_map(prob: torch.Tensor) -> torch.Tensor:
+    """Each (H, W) map of a (B, H, W) batch stretched to [0, 1]; constant maps are left unchanged."""
+    flat = prob.flatten(1)
+    low, high = flat.min(1).values[:, None, None], flat.max(1).values[:, None, None]
+    span = high - low
+    return torch.where(span > 0, (prob - low) / span.clamp(min=1e-12), prob)
+
+
 def build_scorer(task: str, num_classes: int, ignore_index: int, class_names: Sequence[str],
-                 device: torch.device | str = "cpu") -> MulticlassScorer | BinaryScorer:
+                 device: torch.device | str = "cpu", sod_normalize: str = "none") -> MulticlassScorer | BinaryScorer:
+    """The scorer of a task; `sod_normalize` (binary only) picks the saliency convention, see BinaryScorer."""
     if task == "binary":
-        return BinaryScorer(ignore_index, device)
+        return BinaryScorer(ignore_index, device, sod_normalize)
     return MulticlassScorer(num_classes, ignore_index, class_names, device)
 

@@ -55,3 +55,53 @@ def test_folder_dataset_end_to_end(tmp_path):
     train_eval_predict(tmp_path, "dataset=folder", f"dataset.root={root}", "dataset.val_fraction=0.3",
                        "model.base_channels=4", "model.depth=2")
     assert json.loads((run_dirs(tmp_path)[-1] / "metrics.json").read_text())["images"] >= 1
+
+
+def toolbox_scores(maps: list[np.ndarray], truths: list[np.ndarray], beta2: float = 0.3) -> dict:
+    """Saliency-toolbox convention, written out independently: each 8-bit map min-max normalised to [0, 1],
+    ground truth > 128 of 255, per-image precision / recall at thresholds k/255 averaged over images."""
+    precisions, recalls, maes = [], [], []
+    for raw, truth in zip(maps, truths):
+        pred = raw.astype(np.float64) / 255
+        if pred.max() > pred.min():
+            pred = (pred - pred.min()) / (pred.max() - pred.min())
+        gt = truth > 128
+        maes.append(np.abs(pred - gt).mean())
+        p_row, r_row = [], []
+        for k in [*range(256), 127.5]:  # the 256 thresholds, then 0.5 for mean F
+            positive = pred >= k / 255
+            tp = (positive & gt).sum()
+            p_row.append(tp / positive.sum() if positive.sum() else 0.0)
+            r_row.append(tp / gt.sum() if gt.sum() else 0.0)
+        precisions.append(p_row)
+        recalls.append(r_row)
+    p, r = np.mean(precisions, 0), np.mean(recalls, 0)
+    f = np.where(beta2 * p + r > 0, (1 + beta2) * p * r / np.maximum(beta2 * p + r, 1e-12), 0.0)
+    return {"mae": float(np.mean(maes)), "max_f": float(f[:256].max()), "mean_f": float(f[256])}
+
+
+def test_minmax_saliency_metrics_equal_the_toolbox_on_predicted_maps(tmp_path):
+    root = write_duts(tmp_path / "DUTS", n_train=4, n_val=3)
+    for mask_path in (root / "DUTS-TE" / "DUTS-TE-Mask").glob("*.png"):  # a column exactly at 128: background
+        mask = np.asarray(Image.open(mask_path)).copy()
+        mask[:, 1] = 128
+        Image.fromarray(mask).save(mask_path)
+    model = ["model=unet", "model.base_channels=4", "model.depth=2"]
+    trained = run_seg("train", "dataset=duts", f"dataset.root={root}", *model, *TINY, "dataset.threshold=128",
+                      "eval.sod_normalize=minmax", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert run_seg("eval", "workers=0", cwd=tmp_path).returncode == 0  # the checkpoint's own convention
+    assert run_seg("eval", "workers=0", "eval.sod_normalize=none", cwd=tmp_path).returncode == 0
+    normalised, raw = (read_metrics(run) for run in run_dirs(tmp_path, "eval")[-2:])
+    assert (normalised["sod_normalize"], raw["sod_normalize"]) == ("minmax", "none")
+
+    images = root / "DUTS-TE" / "DUTS-TE-Image"
+    predicted = run_seg("predict", str(images), "save=prob", f"out={tmp_path / 'maps'}", cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    stems = sorted(p.stem for p in images.iterdir())
+    maps = [np.asarray(Image.open(tmp_path / "maps" / f"{stem}_prob.png")) for stem in stems]
+    truths = [np.asarray(Image.open(root / "DUTS-TE" / "DUTS-TE-Mask" / f"{stem}.png")) for stem in stems]
+    expected = toolbox_scores(maps, truths)
+    for key in ("mae", "max_f", "mean_f"):
+        assert abs(normalised[key] - expected[key]) < 1e-3, (key, normalised[key], expected[key])
+    assert abs(raw["mae"] - expected["mae"]) > 1e-3  # the raw convention really differs on these maps

@@ -67,3 +67,25 @@ def test_focal_loss_trains(tmp_path):
     assert read_metrics(run_dirs(tmp_path)[-1])["epoch"] == 1
     wrong = run_seg("train", *FAST_TRAIN, "loss=focal", "loss.class_weights=[1,2]", cwd=tmp_path)
     assert wrong.returncode == 1 and "loss.class_weights lists 2 weights" in wrong.stderr
+
+
+def test_square_sizes_and_single_items_are_one_value(trained, tmp_path):
+    """`infer.crop=64`, `save=mask`, `infer.scales=1.0`: what users type, not a Hydra type error."""
+    Image.new("RGB", (70, 52), (10, 200, 30)).save(tmp_path / "a.jpg")
+    out = tmp_path / "out"
+    result = run_seg("predict", str(tmp_path / "a.jpg"), "infer.mode=slide", "infer.crop=32", "infer.stride=24",
+                     "infer.scales=1.0", "save=mask", f"out={out}", cwd=trained)
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in out.iterdir()] == ["a.png"]
+    bad = run_seg("predict", str(tmp_path / "a.jpg"), "infer.mode=slide", "infer.crop=[32,32,3]", cwd=trained)
+    assert bad.returncode == 1
+    assert "infer.crop=[32, 32, 3] must be a positive integer (a square) or a [height, width] pair" in bad.stderr
+    assert "HYDRA_FULL_ERROR" not in bad.stderr
+
+
+def test_rectangular_train_crop_and_single_split(tmp_path):
+    result = run_seg("train", *FAST_TRAIN, "dataset.crop_size=[32,40]", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    checked = run_seg("data", "check", "splits=val", "dataset.val_size=3", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert "val" in checked.stdout and "train" not in checked.stdout.replace("trained", "")

@@ -70,3 +70,45 @@ def test_find_newest_picks_latest_mtime(tmp_path):
     os.utime(old, (1, 1))
     assert find_newest([tmp_path, tmp_path / "missing"], "best.pt") == new
     assert find_newest([tmp_path], "last.pt") is None
+
+
+def torchvision_reference_checkpoint(path, model):
+    """What torchvision's references/segmentation/train.py saves each epoch (its argparse args included)."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="lraspp_mobilenet_v3_large")
+    parser.add_argument("--lr", default=0.02, type=float)
+    parser.add_argument("--amp", action="store_true")
+    args = parser.parse_args([])
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: (1 - step / 100) ** 0.9)
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "lr_scheduler": scheduler.state_dict(), "epoch": 29, "args": args}, path)
+
+
+def test_torchvision_reference_checkpoints_load_and_their_weights_apply(tmp_path):
+    from torchvision.models.segmentation import lraspp_mobilenet_v3_large
+
+    from seg_cli.models.build import build_model
+
+    source = lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=21)
+    torchvision_reference_checkpoint(tmp_path / "model_29.pth", source)
+    state = load_checkpoint(tmp_path / "model_29.pth")
+    assert state["epoch"] == 29 and state["args"] == {"model": "lraspp_mobilenet_v3_large", "lr": 0.02, "amp": False}
+    model = build_model({"_target_": "seg_cli.models.torchvision_models.lraspp_mobilenet_v3_large",
+                         "num_classes": 21, "weights": str(tmp_path / "model_29.pth")})
+    for name, tensor in source.state_dict().items():
+        assert torch.equal(model.state_dict()[name], tensor), name
+
+
+def test_namespace_allowance_does_not_admit_other_objects(tmp_path):
+    import argparse
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    torch.save({"args": argparse.Namespace(x=Evil())}, tmp_path / "evil.pt", pickle_module=pickle)
+    with pytest.raises(CheckpointError, match="refused"):
+        load_checkpoint(tmp_path / "evil.pt")

@@ -73,3 +73,38 @@ def test_slurm_launcher_preset_composes_without_slurm():
     assert (launcher.partition, launcher.gpus_per_node, launcher.tasks_per_node) == ("gpu", 4, 4)
     assert launcher.max_num_timeout == 20 and launcher.timeout_min == 1440
     assert cfg.train.resume == "auto"
+
+
+def test_run_dir_given_on_the_command_line_wins_and_uses_rank_0s_clock():
+    from datetime import datetime
+
+    from seg_cli.engine.distributed import run_dir_overrides
+
+    when = datetime(2026, 1, 2, 3, 4, 5, 600000)
+    given = ["train.epochs=1", "hydra.run.dir=/jobs/${now:%H-%M}/x"]
+    assert run_dir_overrides("train", given, when, 0) == ["train.epochs=1", "hydra.run.dir=/jobs/03-04/x"]
+    assert run_dir_overrides("eval", ["++hydra.run.dir=/r"], when, 1)[0] == "++hydra.run.dir=/r"
+    default = run_dir_overrides("eval", ["ckpt=a.pt"], when, 1)
+    assert default[:2] == ["ckpt=a.pt", "hydra.run.dir=${output_root}/eval/2026-01-02/03-04-05-600000"]
+    assert "hydra.output_subdir=null" in default  # only rank 0 writes .hydra/ and logs
+
+
+@pytest.mark.slow
+def test_torchrun_honours_hydra_run_dir_for_train_and_eval(tmp_path):
+    train_dir, eval_dir = tmp_path / "job" / "train", tmp_path / "job" / "eval"
+    result = torchrun("train", *DDP_TRAIN, f"hydra.run.dir={train_dir}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(p.name for p in (train_dir / "checkpoints").iterdir()) == ["best.pt", "last.pt"]
+    assert (train_dir / "train.log").is_file() and (train_dir / "metrics.json").is_file()
+    assert not (tmp_path / "outputs").exists()
+
+    ckpt = f"ckpt={train_dir}/checkpoints/last.pt"
+    result = torchrun("eval", ckpt, "workers=0", f"hydra.run.dir={eval_dir}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    two = read_metrics(eval_dir)
+    assert (eval_dir / "eval.log").is_file() and not (tmp_path / "outputs").exists()
+    single = run_seg("eval", ckpt, "workers=0", f"hydra.run.dir={tmp_path / 'one'}", cwd=tmp_path)
+    assert single.returncode == 0, single.stderr
+    one = read_metrics(tmp_path / "one")
+    assert two["pixels"] == one["pixels"] > 0
+    assert two["per_class_iou"] == one["per_class_iou"]
