@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import importlib
+import json
+import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
 def import_target(path: str) -> Callable[..., Any]:
-    """Resolve a dotted `package.module.name` (a config's `_target_`) to the object it names."""
+    """Resolve a dotted `package.module.name` (a config's `_target_`, moved ones followed) to the object it names."""
+    from seg_cli.legacy import current_target
+
+    path = current_target(path, {})[0]
     module_name, _, attr = path.rpartition(".")
     try:
         return getattr(importlib.import_module(module_name), attr)
@@ -20,8 +26,19 @@ def import_target(path: str) -> Callable[..., Any]:
 
 def split_target(cfg: dict[str, Any]) -> tuple[Callable[..., Any], dict[str, Any]]:
     """Split a config mapping into the callable named by `_target_` and its keyword arguments."""
-    kwargs = {k: v for k, v in cfg.items() if not k.startswith("_")}
-    return import_target(cfg["_target_"]), kwargs
+    from seg_cli.legacy import current_target
+
+    target, kwargs = current_target(cfg["_target_"], {k: v for k, v in cfg.items() if not k.startswith("_")})
+    return import_target(target), kwargs
+
+
+def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `base` with `update` merged in: mappings key by key, every other value replaced."""
+    merged = dict(base)
+    for key, value in update.items():
+        merged[key] = deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) \
+            else value
+    return merged
 
 
 def call_with_config(target: Callable[..., Any], group: str, **kwargs: Any) -> Any:
@@ -37,3 +54,16 @@ def call_with_config(target: Callable[..., Any], group: str, **kwargs: Any) -> A
             raise ConfigError(f"{group} key(s) {', '.join(unknown)} not accepted by {target.__module__}."
                               f"{target.__qualname__}; accepted: {', '.join(accepted)}")
     return target(**kwargs)
+
+
+def write_json(data: dict[str, Any], path: Path) -> None:
+    """JSON with NaN written as null (strict JSON readers reject NaN)."""
+    path.write_text(json.dumps(_finite_or_none(data), indent=2, allow_nan=False) + "\n")
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,7 +1,7 @@
 import torch
 
-from seg_cli.engine.losses import SegmentationLoss
 from seg_cli.engine.optim import build_param_groups
+from seg_cli.losses.cross_entropy import SegmentationLoss
 from seg_cli.models.torchvision_models import fcn_resnet50
 
 

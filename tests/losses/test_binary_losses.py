@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seg_cli.engine.binary_losses import BinarySegmentationLoss, DiceCrossEntropyLoss
 from seg_cli.errors import ConfigError
+from seg_cli.losses.binary import BinarySegmentationLoss, DiceCrossEntropyLoss
 
 
 def test_bce_matches_torch_on_valid_pixels_only():

@@ -4,9 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seg_cli.engine.binary_losses import multiclass_soft_dice
-from seg_cli.engine.focal import FocalLoss, WeightedCrossEntropyLoss
 from seg_cli.errors import ConfigError
+from seg_cli.losses.focal import FocalLoss, WeightedCrossEntropyLoss
+from seg_cli.losses.terms import multiclass_soft_dice
 
 # Two pixels, two classes: pixel A has logits (0, 0) and target 0, so p_t = 1/2;
 # pixel B has logits (0, ln 3) and target 1, so p_t = 3/4.

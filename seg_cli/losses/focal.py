@@ -12,10 +12,9 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from seg_cli.engine.binary_losses import multiclass_soft_dice
 from seg_cli.errors import ConfigError
+from seg_cli.losses.terms import HeadsLoss, multiclass_soft_dice
 from seg_cli.models.build import model_outputs
 
 Weights = Sequence[float] | torch.Tensor | None
@@ -84,28 +83,19 @@ def _check_length(values: torch.Tensor | None, name: str, classes: int, one_for_
         raise ConfigError(f"loss.{name} lists {values.numel()} values but the model outputs {classes} classes")
 
 
-class _WeightedLoss(nn.Module):
-    """A per-logits term on 'out', plus aux_weight x the same term on 'aux' when the model has one."""
+class _WeightedLoss(HeadsLoss):
+    """A per-logits term with per-class weights on 'out', plus aux_weight x the same term on 'aux'."""
 
     task = "multiclass"
 
     def __init__(self, ignore_index: int, class_weights: Weights, aux_weight: float) -> None:
-        super().__init__()
-        self.ignore_index = ignore_index
-        self.aux_weight = aux_weight
+        super().__init__(ignore_index, aux_weight)
         # A buffer follows .to(device); forward moves it too, since the trainer never moves the loss.
         self.register_buffer("class_weights", _per_class(class_weights, "class_weights"), persistent=False)
 
-    def term(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
     def forward(self, outputs: torch.Tensor | dict[str, torch.Tensor], target: torch.Tensor) -> torch.Tensor:
-        outputs = model_outputs(outputs)
-        _check_length(self.class_weights, "class_weights", outputs["out"].shape[1])
-        loss = self.term(outputs["out"], target)
-        if "aux" in outputs and self.aux_weight:
-            loss = loss + self.aux_weight * self.term(outputs["aux"], target)
-        return loss
+        _check_length(self.class_weights, "class_weights", model_outputs(outputs)["out"].shape[1])
+        return super().forward(outputs, target)
 
 
 class WeightedCrossEntropyLoss(_WeightedLoss):
