@@ -4,106 +4,33 @@ from __future__ import annotations
 
 import logging
 import math
-import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
-from seg_cli.commands import tools_schema
+from seg_cli.commands import schema
 from seg_cli.commands.common import (
     absolutize_paths,
     reports_errors,
-    require_choice,
-    require_positive,
     run_dir,
     to_plain,
 )
+from seg_cli.commands.validation import require_choice, require_positive
+from seg_cli.data.download import DOWNLOADS, download_dataset
 from seg_cli.errors import ConfigError, DataError, one_line
 from seg_cli.paths import config_dir
 from seg_cli.values import as_list
 
 log = logging.getLogger("seg.data")
-tools_schema.register()
+schema.register()
 
 ACTIONS = ("check", "download", "show")
-
-
-@dataclass(frozen=True)
-class Archive:
-    """One file to fetch: its URL, MD5 (None where none is published) and where it is unpacked."""
-
-    url: str
-    md5: str | None
-    into: str      # folder under root the archive is extracted into
-    provides: str  # path under root that exists once it is unpacked (then it is not fetched again)
-
-    @property
-    def filename(self) -> str:
-        return Path(urlparse(self.url).path).name
-
-
-VOC2012 = Archive("https://thor.robots.ox.ac.uk/pascal/VOC/voc2012/VOCtrainval_11-May-2012.tar",
-                  "6cd6e144f989b92b3379bac3b3de84fd", ".", "VOCdevkit/VOC2012/JPEGImages")
-DOWNLOADS: dict[str, tuple[Archive, ...]] = {
-    "voc": (VOC2012,),
-    # SBD's extra masks as VOC palette PNGs (DeepLab's SegmentationClassAug), unpacked inside VOC2012.
-    "voc_aug": (VOC2012, Archive("https://www.dropbox.com/s/oeu149j8qtbs1x0/SegmentationClassAug.zip?dl=1", None,
-                                 "VOCdevkit/VOC2012", "VOCdevkit/VOC2012/SegmentationClassAug")),
-    "duts": (Archive("http://saliencydetection.net/duts/download/DUTS-TR.zip", None, ".", "DUTS-TR"),
-             Archive("http://saliencydetection.net/duts/download/DUTS-TE.zip", None, ".", "DUTS-TE")),
-}
-
-
-def source_url(archive: Archive, mirror: str | None) -> str:
-    return f"{mirror.rstrip('/')}/{archive.filename}" if mirror else archive.url
-
-
-def download_dataset(name: str, root: Path, mirror: str | None, timeout: float) -> list[Archive]:
-    """Fetch, verify (where an MD5 is known) and unpack what is not there yet; returns what was fetched."""
-    from torchvision.datasets.utils import download_and_extract_archive
-
-    pending = [a for a in DOWNLOADS[name] if not (root / a.provides).exists()]
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)  # torchvision's urlopen takes no timeout: a silent host must not hang us
-    try:
-        for archive in pending:
-            url = source_url(archive, mirror)
-            log.info("fetching %s into %s", url, root / archive.into)
-            try:
-                download_and_extract_archive(url, str(root), extract_root=str(root / archive.into),
-                                             filename=archive.filename, md5=archive.md5, remove_finished=True)
-            except BaseException as exc:  # network errors come in many types; all mean the same to the user
-                if archive.md5 is None:  # unverifiable: a partial file would pass for a whole one next time
-                    (root / archive.filename).unlink(missing_ok=True)
-                if not isinstance(exc, Exception):
-                    raise
-                reason = one_line(getattr(exc, "reason", exc))  # URLError wraps the socket error
-                steps = "; ".join(f"{a.url}{f' (md5 {a.md5})' if a.md5 else ''} -> unpack into {root / a.into}"
-                                  for a in pending)
-                raise DataError(f"downloading {name} from {url} failed ({reason}); fetch by hand: {steps}") from None
-    finally:
-        socket.setdefaulttimeout(previous)
-    if name == "voc_aug":
-        write_trainaug_list(root / "VOCdevkit" / "VOC2012")
-    return pending
-
-
-def write_trainaug_list(voc_dir: Path) -> Path:
-    """ImageSets/Segmentation/train_aug.txt: every SegmentationClassAug mask not in VOC's val list
-    (the usual 10,582-image train_aug set)."""
-    sets = voc_dir / "ImageSets" / "Segmentation"
-    val = set((sets / "val.txt").read_text().split()) if (sets / "val.txt").is_file() else set()
-    ids = sorted(p.stem for p in (voc_dir / "SegmentationClassAug").glob("*.png") if p.stem not in val)
-    sets.mkdir(parents=True, exist_ok=True)
-    (sets / "train_aug.txt").write_text("".join(f"{i}\n" for i in ids))
-    return sets / "train_aug.txt"
 
 
 @dataclass

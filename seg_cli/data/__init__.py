@@ -1,1 +1,1 @@
-"""Datasets, image/mask loading and the paired transforms."""
+"""Datasets, image/mask loading, the paired transforms and the dataset downloads."""

@@ -14,9 +14,24 @@ from seg_cli.data.io import check_labels
 from seg_cli.errors import DataError
 
 PairTransform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
-ON_ERROR_CHOICES = ("raise", "skip")
 
 log = logging.getLogger(__name__)
+
+
+def holds_0_255(mask: torch.Tensor) -> bool | None:
+    """Whether a dataset whose first telling mask is `mask` stores binary masks as 0/255.
+
+    The one rule both the lazy check below and FolderSegmentation's start-up probe apply: a mask without
+    any non-zero value cannot tell (None); otherwise it says 0/255 when it holds no value but 0 and 255.
+    """
+    if not bool(mask.any()):
+        return None
+    return not bool(((mask != 0) & (mask != 255)).any())
+
+
+def labels_from_0_255(mask: torch.Tensor) -> torch.Tensor:
+    """A 0/255 binary mask as labels 0/1 (255 is foreground here, not the ignore label)."""
+    return (mask == 255).to(torch.uint8)
 
 
 class SegmentationDataset(Dataset):
@@ -46,7 +61,9 @@ class SegmentationDataset(Dataset):
         self.on_error = "raise"
         # Shared with forked DataLoader workers, so the main process can report how many were skipped.
         self._skipped = multiprocessing.Value("i", 0)
-        self._zero_255_masks: bool | None = None  # decided by the first mask with foreground
+        # Do the masks load_pair returns hold 0/255 for background/foreground? None until a mask can tell
+        # (holds_0_255); a subclass that maps its own masks settles it at start-up (FolderSegmentation).
+        self._zero_255_masks: bool | None = None
         self.cache: SampleCache | None = None  # set for training (data.cache_mib): decoded pairs kept in RAM
 
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,12 +104,12 @@ class SegmentationDataset(Dataset):
         Decided once per dataset, from the first mask with non-zero values, so a 0/1/255 mask whose
         image happens to have no foreground is not misread.
         """
-        if self._zero_255_masks is None and bool(mask.any()):
-            self._zero_255_masks = int(mask.max()) == 255 and not bool(((mask != 0) & (mask != 255)).any())
+        if self._zero_255_masks is None:
+            self._zero_255_masks = holds_0_255(mask)
             if self._zero_255_masks:
                 log.warning("masks hold only 0 and 255 (e.g. %s): reading 255 as label 1, not as ignore",
                             self.sample_name(index))
-        return (mask == 255).to(torch.uint8) if self._zero_255_masks else mask
+        return labels_from_0_255(mask) if self._zero_255_masks else mask
 
     def __getitem__(self, item: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         index, seed = item if isinstance(item, tuple) else (item, None)

@@ -9,9 +9,10 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from seg_cli.choices import RESIZE_MODES
 from seg_cli.data.base import SegmentationDataset
 from seg_cli.data.samplers import ShapeBatchSampler, ShardSampler, TrainSampler
-from seg_cli.data.transforms import RESIZE_MODES, SegmentationPresetEval, SegmentationPresetTrain
+from seg_cli.data.transforms import SegmentationPresetEval, SegmentationPresetTrain
 from seg_cli.errors import ConfigError
 from seg_cli.utils import call_with_config, split_target
 from seg_cli.values import scale_range, size_pair

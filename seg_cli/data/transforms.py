@@ -14,9 +14,10 @@ import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
+from seg_cli.choices import RESIZE_MODES
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-RESIZE_MODES = ("shorter", "square")
 
 
 def _check_resize(resize: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from seg_cli.data.base import PairTransform, SegmentationDataset
+from seg_cli.data.download import VOC_TRAINVAL, download_archives
 from seg_cli.data.io import image_size, load_image, load_mask
 from seg_cli.errors import DataError
 
@@ -24,14 +25,12 @@ def find_voc_dir(root: str | Path, year: str) -> Path | None:
 
 
 def download_voc(root: str | Path, year: str) -> None:
-    """Fetch and extract VOCtrainval with torchvision's downloader (checksum-verified)."""
-    from torchvision.datasets import VOCSegmentation as TorchvisionVOC
-
-    Path(root).mkdir(parents=True, exist_ok=True)
-    try:
-        TorchvisionVOC(str(root), year=year, image_set="train", download=True)
-    except Exception as exc:  # network errors come in many types; all mean the same to the user
-        raise DataError(f"downloading VOC{year} into {root} failed: {exc}") from None
+    """Fetch and unpack VOCtrainval of `year` into `root` (MD5-checked), as `seg data download voc` does."""
+    archive = VOC_TRAINVAL.get(str(year))
+    if archive is None:
+        raise DataError(f"downloading VOC{year} into {root} failed: seg knows the VOCtrainval archives of "
+                        f"{', '.join(sorted(VOC_TRAINVAL))}")
+    download_archives(f"VOC{year}", [archive], Path(root))
 
 
 class VOCSegmentation(SegmentationDataset):

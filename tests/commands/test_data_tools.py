@@ -66,7 +66,7 @@ def test_download_skips_what_is_already_there(tmp_path):
 
 
 def test_trainaug_list_leaves_out_the_val_images(tmp_path):
-    from seg_cli.commands.data import write_trainaug_list
+    from seg_cli.data.download import write_trainaug_list
 
     voc = tmp_path / "VOC2012"
     (voc / "SegmentationClassAug").mkdir(parents=True)

@@ -1,7 +1,8 @@
 """Tiny datasets written in the exact on-disk layouts of DUTS, HK, a custom folder and VOC + SBD.
 
 Every sample is a noisy image with a bright rectangle whose mask marks the rectangle, so a model can learn
-the sets and tests can check labels. Reusable by end-to-end CLI tests.
+the sets and tests can check labels. Reusable by end-to-end CLI tests. `dataset_config` / `untransformed`
+build a dataset from its configs/dataset YAML, as `dataset=NAME` does (DUTS and HK exist only as YAML).
 """
 
 from __future__ import annotations
@@ -11,7 +12,25 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from seg_cli.paths import config_dir
 from tests.helpers import write_voc
+
+
+def dataset_config(option: str, **values: object) -> dict:
+    """configs/dataset/<option>.yaml as the plain dict a run resolves it to, with `values` set."""
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.to_container(OmegaConf.load(Path(config_dir()) / "dataset" / f"{option}.yaml"))
+    return {**cfg, **values}
+
+
+def untransformed(option: str, root: str | Path, split: str, **values: object):
+    """The `split` of `dataset=<option> dataset.root=<root>` as the dataset class reads it (no transforms)."""
+    from seg_cli.data.build import build_dataset
+
+    dataset = build_dataset(dataset_config(option, root=str(root), **values), split, train=False)
+    dataset.transforms = None
+    return dataset
 
 
 def _sample(index: int, size: tuple[int, int], soft: bool = False) -> tuple[np.ndarray, np.ndarray]:

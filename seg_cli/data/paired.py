@@ -1,0 +1,190 @@
+"""Datasets of (image file, mask file) pairs matched by name, and `PairedFolders`: one folder per split.
+
+DUTS and HK are `PairedFolders` configured in configs/dataset/{duts,hk}.yaml; `seg_cli.data.folder`
+builds on the same pairing for a single images/ + masks/ pair split by lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from seg_cli.choices import TASKS
+from seg_cli.data.base import PairTransform, SegmentationDataset
+from seg_cli.data.io import image_size, load_image, load_mask
+from seg_cli.errors import ConfigError, DataError
+
+
+def pair_by_stem(
+    images_dir: Path, masks_dir: Path, image_suffix: str = "", mask_suffix: str = "",
+    image_extensions: Sequence[str] = (".jpg", ".jpeg", ".png"), mask_extensions: Sequence[str] = (".png",),
+) -> dict[str, tuple[Path, Path]]:
+    """{id: (image, mask)} for `<id><image_suffix>.<ext>` and `<id><mask_suffix>.<ext>`, sorted by id.
+
+    An image without a mask or a mask without an image is an error naming the first few of each.
+    """
+    for name, folder in (("images", images_dir), ("masks", masks_dir)):
+        if not folder.is_dir():
+            raise DataError(f"{name} folder not found: {folder}")
+    if images_dir == masks_dir and image_suffix == mask_suffix:
+        raise ConfigError(f"images and masks share the folder {images_dir}: give the masks a suffix, e.g. _mask")
+    masks = _files_by_id(masks_dir, mask_suffix, mask_extensions, set())
+    images = _files_by_id(images_dir, image_suffix, image_extensions,
+                          skip=set(masks.values()) if images_dir == masks_dir else set())
+    if not images:
+        raise DataError(f"no images *{image_suffix}{{{', '.join(image_extensions)}}} in {images_dir}")
+    lonely_images = sorted(set(images) - set(masks))
+    lonely_masks = sorted(set(masks) - set(images))
+    if lonely_images or lonely_masks:
+        raise DataError(
+            f"images and masks do not pair up by name: {len(lonely_images)} image(s) without a mask "
+            f"{_first(images, lonely_images)} in {images_dir}, {len(lonely_masks)} mask(s) without an image "
+            f"{_first(masks, lonely_masks)} in {masks_dir} (image <id>{image_suffix}.<ext> pairs with mask "
+            f"<id>{mask_suffix}.<ext>)"
+        )
+    return {key: (images[key], masks[key]) for key in sorted(images)}
+
+
+def _files_by_id(folder: Path, suffix: str, extensions: Sequence[str], skip: set[Path]) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    wanted = {e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions}
+    for path in sorted(folder.iterdir()):
+        if path in skip or path.suffix.lower() not in wanted or not path.stem.endswith(suffix) or not path.is_file():
+            continue
+        key = path.stem[: len(path.stem) - len(suffix)]
+        if key in found:
+            raise DataError(f"two files for one id {key!r}: {found[key].name} and {path.name} in {folder}")
+        found[key] = path
+    return found
+
+
+def _first(files: dict[str, Path], keys: list[str], count: int = 3) -> str:
+    names = [files[k].name for k in keys[:count]]
+    return "[" + ", ".join(names) + (", ..." if len(keys) > count else "") + "]"
+
+
+def check_task(task: str, num_classes: int) -> None:
+    """Binary tasks train a one-channel model: num_classes must be 1."""
+    if task not in TASKS:
+        raise ConfigError(f"dataset.task={task!r} is not allowed; choose from: {', '.join(TASKS)}")
+    if task == "binary" and num_classes != 1:
+        raise ConfigError(
+            f"dataset.num_classes={num_classes} with dataset.task=binary: a binary model has one output channel, "
+            "set dataset.num_classes=1 (or dataset.task=multiclass with num_classes=2)"
+        )
+
+
+def load_thresholded_mask(path: Path, threshold: int) -> torch.Tensor:
+    """A grey-level mask or alpha matte (0..255) as labels: 1 where the value exceeds `threshold`, else 0."""
+    try:
+        with Image.open(path) as img:
+            if img.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
+                raise DataError(f"mask {path} has mode {img.mode}; expected an 8-bit grey-level PNG")
+            grey = np.asarray(img.convert("L"))
+    except FileNotFoundError:
+        raise DataError(f"mask not found: {path}") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"cannot read mask {path}: {exc}") from None
+    return torch.from_numpy((grey > threshold).astype(np.uint8))
+
+
+class PairedFiles(SegmentationDataset):
+    """A dataset of (image file, mask file) pairs; subclasses fill `self.pairs` and may override `read_mask`."""
+
+    def __init__(
+        self, split: str, num_classes: int, class_names: Sequence[str] | None, ignore_index: int,
+        transforms: PairTransform | None, task: str,
+    ) -> None:
+        check_task(task, num_classes)
+        if class_names is None and task == "binary":
+            class_names = ("background", "foreground")
+        super().__init__(split, num_classes, class_names, ignore_index, transforms, task)
+        if len(self.class_names) != self.label_count:
+            raise ConfigError(
+                f"dataset.class_names has {len(self.class_names)} names but the masks hold {self.label_count} labels"
+            )
+        self.pairs: list[tuple[Path, Path]] = []
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def sample_name(self, index: int) -> str:
+        return str(self.pairs[index][1])
+
+    def image_size(self, index: int) -> tuple[int, int] | None:
+        return image_size(self.pairs[index][0])
+
+    def read_mask(self, path: Path) -> torch.Tensor:
+        return load_mask(path)
+
+    def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image_path, mask_path = self.pairs[index]
+        image, mask = load_image(image_path), self.read_mask(mask_path)
+        if image.shape[-2:] != mask.shape:
+            raise DataError(
+                f"image {image_path} is {tuple(image.shape[-2:])} (HxW) but its mask {mask_path} is {tuple(mask.shape)}"
+            )
+        return image, mask
+
+
+class PairedFolders(PairedFiles):
+    """One folder per split under `root`, pairing images with grey-level masks or mattes (0..255) by name;
+    foreground where the mask exceeds `threshold`.
+
+    `split_dirs` maps each split to its folder (as shown in messages; a trailing "/" is kept there).
+    `images_dir` / `masks_dir` lie inside it ("": the split folder itself) and may name it as
+    `{split_dir}`, e.g. DUTS's `{split_dir}-Image`. `layout` describes the whole tree for the error
+    raised when a split folder is missing; `name` names the dataset in messages.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        split: str,
+        split_dirs: Mapping[str, str],
+        images_dir: str = "",
+        masks_dir: str = "",
+        image_suffix: str = "",
+        mask_suffix: str = "",
+        image_extensions: Sequence[str] = (".jpg", ".jpeg", ".png"),
+        mask_extensions: Sequence[str] = (".png",),
+        name: str = "the dataset",
+        layout: str = "one folder per split",
+        threshold: int = 127,
+        num_classes: int = 1,
+        class_names: Sequence[str] | None = ("background", "foreground"),
+        ignore_index: int = 255,
+        transforms: PairTransform | None = None,
+        task: str = "binary",
+    ) -> None:
+        super().__init__(split, num_classes, class_names, ignore_index, transforms, task)
+        if split not in split_dirs:
+            raise DataError(f"{name} has the splits {describe_splits(split_dirs)}, not {split!r}")
+        shown = split_dirs[split]
+        folder = shown.rstrip("/")
+        split_dir = Path(root) / folder
+        if not split_dir.is_dir():
+            raise DataError(f"no {shown} under dataset.root={root}: expected {layout}")
+        pairs = pair_by_stem(split_dir / images_dir.format(split_dir=folder),
+                             split_dir / masks_dir.format(split_dir=folder), image_suffix, mask_suffix,
+                             image_extensions, mask_extensions)
+        self.pairs = list(pairs.values())
+        self.threshold = threshold
+
+    def read_mask(self, path: Path) -> torch.Tensor:
+        return load_thresholded_mask(path, self.threshold)
+
+
+def describe_splits(split_dirs: Mapping[str, str]) -> str:
+    """`train (DUTS-TR) and val (DUTS-TE)`: each folder once, under its first split (test is an alias of val)."""
+    first_split: dict[str, str] = {}
+    for split, folder in split_dirs.items():
+        first_split.setdefault(folder, split)
+    parts = [f"{split} ({folder})" for folder, split in first_split.items()]
+    if len(parts) < 2:
+        return "".join(parts) or "none"
+    return f"{', '.join(parts[:-1])} and {parts[-1]}"
