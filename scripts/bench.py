@@ -130,19 +130,17 @@ def _renice_worker(nice: int, previous, worker_id: int) -> None:
 
 
 def training_parts(model: torch.nn.Module, config: dict[str, Any], device: torch.device, steps: int):
-    """(criterion, optimizer, scheduler, scaler, amp dtype) built the way `seg train` builds them."""
-    from hydra.utils import instantiate
-
-    from seg_cli.engine.losses import SegmentationLoss
-    from seg_cli.engine.optim import build_param_groups
+    """(criterion, optimizer, scheduler, scaler, amp dtype) for `model` from seg's own builders, the schedule
+    spanning `steps` optimizer steps (for scripts/bench_knobs.py, which times models of its own)."""
+    from seg_cli.data.build import build_dataset
     from seg_cli.engine.runtime import amp_dtype, grad_scaler
+    from seg_cli.engine.training import build_criterion, build_optimizer, build_scheduler
 
     t = config["train"]
-    groups = build_param_groups(model, config["optimizer"]["lr"], t["aux_lr_mult"])
-    optimizer = instantiate(config["optimizer"])(groups)
-    scheduler = instantiate(config["scheduler"])(optimizer, total_steps=steps, steps_per_epoch=steps)
+    optimizer = build_optimizer(model, config)
+    scheduler = build_scheduler(optimizer, {**config, "train": {**t, "epochs": 1}}, steps_per_epoch=steps)
     dtype = amp_dtype(device, t["amp"], t["amp_dtype"])
-    criterion = SegmentationLoss(config["dataset"]["ignore_index"], t["aux_loss_weight"])
+    criterion = build_criterion(config["loss"], build_dataset(config["dataset"], "train", train=True))
     return criterion, optimizer, scheduler, grad_scaler(dtype), dtype
 
 
@@ -191,7 +189,7 @@ def random_batches(config: dict[str, Any], device: torch.device, count: int) -> 
     return [(images, masks.to(torch.uint8))] * count
 
 
-def bench_train(model, config: dict[str, Any], device: torch.device, args) -> list[dict[str, float]]:
+def bench_train(training, config: dict[str, Any], args) -> list[dict[str, float]]:
     """Per round: seg's train_one_epoch over random batches in memory (the compute ceiling), then over
     the next batches of seg's train loader (end to end), back to back so both see the same machine load.
 
@@ -200,25 +198,19 @@ def bench_train(model, config: dict[str, Any], device: torch.device, args) -> li
     sample read and decoded, as in a run's first epoch), then `steps` batches (loader_ips: later epochs,
     samples from the data.cache_mib cache); the timed rounds are later epochs too.
     """
-    from seg_cli.data.build import build_dataset, build_train_loader
-    from seg_cli.data.cache import make_cache
     from seg_cli.engine.loop import train_one_epoch
 
-    t, steps = config["train"], args.steps
-    dataset = build_dataset(config["dataset"], "train", train=True)
-    dataset.cache = make_cache(config["data"]["cache_mib"])  # as seg train sets it
-    loader = build_train_loader(dataset, t["batch_size"], t["workers"], config["seed"], pin_memory=device.type == "cuda")
+    t, steps, device, loader = config["train"], args.steps, training.device, training.train_loader
     renice_workers(loader, args.worker_nice)
     stream = Stream(loader)
     rounds = max(1, args.rounds)
-    criterion, optimizer, scheduler, scaler, dtype = training_parts(model, config, device, (2 * rounds + 2) * (steps + args.warmup))
     ceiling = random_batches(config, device, steps)
 
     def timed_epoch(batches) -> float:
         sync(device)
         tick = time.perf_counter()
-        train_one_epoch(model, criterion, optimizer, batches, scheduler, device, 0, scaler=scaler, amp_dtype=dtype,
-                        log_every=t["log_every"])
+        train_one_epoch(training.model, training.criterion, training.optimizer, batches, training.scheduler, device,
+                        0, scaler=training.scaler, amp_dtype=training.options.amp_dtype)
         sync(device)
         return steps * t["batch_size"] / (time.perf_counter() - tick)
 
@@ -237,25 +229,22 @@ def bench_train(model, config: dict[str, Any], device: torch.device, args) -> li
     return results
 
 
-def bench_eval(model, config: dict[str, Any], device: torch.device, args) -> dict[str, float]:
+def bench_eval(training, config: dict[str, Any], args) -> dict[str, float]:
     """seg's evaluate over the val loader vs. forward-only on the same batches held in memory.
 
     Passes, in order: the first (new input shapes and loading: what `seg eval` and a run's first
     evaluation see), the forward-only ceiling (shapes warm), a second pass through the loader (eval_ips,
     with the confusion update timed), and a pass replayed from the eval cache (a run's later evaluations).
     """
-    from seg_cli.data.build import build_dataset, build_eval_loader
     from seg_cli.data.replay import ReplayLoader
     from seg_cli.engine.loop import evaluate
-    from seg_cli.engine.runtime import amp_dtype
     from seg_cli.metrics.confusion import ConfusionMatrix
+    from seg_cli.models.build import unwrap_model
 
-    d, t, e = config["dataset"], config["train"], config["eval"]
-    dataset = build_dataset(d, "val", train=False, resize_mask=e["resolution"] == "resized")
-    loader = build_eval_loader(dataset, e["batch_size"], t["workers"], pin_memory=device.type == "cuda",
-                               pad_multiple=e["pad_multiple"])
+    d, e = config["dataset"], config["eval"]
+    model, device, dtype = unwrap_model(training.model), training.device, training.options.amp_dtype
+    loader = training.val_loader.loader  # seg train's own val loader, without its replay cache
     renice_workers(loader, args.worker_nice)
-    dtype = amp_dtype(device, t["amp"], t["amp_dtype"])
     n = min(max(1, args.eval_images // e["batch_size"]), len(loader))
     replay = ReplayLoader(Batches(loader, n, 0, device, args.channels_last), e["cache_mib"])
 
@@ -313,12 +302,12 @@ def format_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def measure_throughput(model, config: dict[str, Any], device: torch.device, args) -> dict[str, float]:
+def measure_throughput(training, config: dict[str, Any], args) -> dict[str, float]:
     """Ceilings and end-to-end rates over --rounds: the best rate of each, and each ratio as the median
     of the per-round ratios (a ceiling block and its end-to-end block run back to back)."""
-    train_rounds = bench_train(model, config, device, args)
+    train_rounds = bench_train(training, config, args)
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux: training's peak
-    eval_rounds = bench_eval(model, config, device, args)
+    eval_rounds = bench_eval(training, config, args)
     rounds = [{**tr, **ev} for tr, ev in zip(train_rounds, eval_rounds, strict=True)]
     best = {k: max(r[k] for r in rounds) for k in rounds[0] if k.endswith("_ips")}
     best["train_frac"] = statistics.median(r["train_ips"] / r["compute_train_ips"] for r in rounds)
@@ -326,8 +315,8 @@ def measure_throughput(model, config: dict[str, Any], device: torch.device, args
         best[f"eval{kind}_frac"] = statistics.median(r[f"eval{kind}_ips"] / r["compute_eval_ips"] for r in rounds)
     best["confmat_frac"] = statistics.median(r["confmat_frac"] for r in rounds)
     best["peak_rss_mib"] = peak_rss
-    if device.type == "cuda":
-        best["peak_cuda_mib"] = torch.cuda.max_memory_allocated(device) / 2**20
+    if training.device.type == "cuda":
+        best["peak_cuda_mib"] = torch.cuda.max_memory_allocated(training.device) / 2**20
     return best
 
 
@@ -335,19 +324,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    from seg_cli.engine.distributed import local_device
-    from seg_cli.engine.runtime import seed_everything
-    from seg_cli.models.build import build_model
+    from seg_cli.data.build import resolve_workers
+    from seg_cli.engine.training import build_training
+    from seg_cli.models.build import unwrap_model
 
     config = compose_config(args)
-    device = local_device(args.device)
-    from seg_cli.data.build import resolve_workers
-
+    # Timed blocks alternate for (2 rounds + 2) x (steps + warm-up) steps: an epoch budget the schedule
+    # cannot run out of (a poly schedule past its end would give a NaN lr).
+    config["train"]["epochs"] = 10**6
+    training = build_training(config)  # model, loaders, loss and optimizer exactly as `seg train` builds them
+    device = training.device
     config["train"]["workers"] = resolve_workers(config["train"]["workers"], device)  # "auto" as seg resolves it
-    seed_everything(config["seed"])
-    model = build_model(config["model"]).to(device)
-    if config["train"]["channels_last"]:  # as seg train does (train.channels_last=false to compare)
-        model = model.to(memory_format=torch.channels_last)
     args.channels_last = False  # seg converts the model only: inputs stay as the loader makes them
     d, t = config["dataset"], config["train"]
     results: dict[str, Any] = {
@@ -357,9 +344,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "worker_nice": args.worker_nice, "cudnn_benchmark": torch.backends.cudnn.benchmark,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
     }
-    results.update(measure_throughput(model, config, device, args))
+    results.update(measure_throughput(training, config, args))
     with tempfile.TemporaryDirectory(prefix="seg-bench-") as tmp:
-        results["predict_ms"] = predict_ms(model, config, device, args.predict_images, args.repeats, Path(tmp))
+        results["predict_ms"] = predict_ms(unwrap_model(training.model), config, device, args.predict_images, args.repeats, Path(tmp))
         if args.startup != "none":
             results.update(startup_times(args.model, args.device, args.repeats, args.startup == "all"
                                          and args.dataset == "synthetic", Path(tmp)))

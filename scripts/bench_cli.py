@@ -53,8 +53,8 @@ def predict_ms(model, config: dict[str, Any], device, images: int, repeats: int,
 
     import seg_cli.data.io
     from seg_cli import cli
+    from seg_cli.checkpoint import save_checkpoint
     from seg_cli.data.build import build_dataset
-    from seg_cli.engine.checkpoint import save_checkpoint
 
     ckpt, folder = work / "bench.pt", work / "images"
     save_checkpoint({"model": model.state_dict(), "config": config}, ckpt)

@@ -294,7 +294,7 @@ def exp_workers(model, config, device, args) -> dict[str, float]:
 
     def epoch(batches) -> Callable[[], None]:
         return lambda: train_one_epoch(model, criterion, optimizer, batches, scheduler, device, 0, scaler=scaler,
-                                       amp_dtype=dtype, log_every=10**9)
+                                       amp_dtype=dtype)
 
     variants = {"train, ceiling (ms/img)": epoch(random_batches(config, device, args.steps))}
     for w in counts:

@@ -4,7 +4,7 @@ import pickle
 import pytest
 import torch
 
-from seg_cli.engine.checkpoint import find_newest, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from seg_cli.checkpoint import find_newest, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from seg_cli.errors import CheckpointError
 
 

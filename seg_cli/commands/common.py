@@ -13,8 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-from seg_cli.errors import CheckpointError, ConfigError, SegError, one_line
-from seg_cli.values import as_list, size_pair
+from seg_cli.errors import CheckpointError, SegError, one_line
 
 log = logging.getLogger("seg")
 
@@ -71,36 +70,38 @@ def to_plain(cfg: Any) -> Any:
     return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
 
 
-def require_choice(key: str, value: Any, allowed: tuple) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{key}={value!r} is not allowed; choose from: {', '.join(map(str, allowed))}")
-
-
-def require_positive(key: str, value: float | int | None, allow_zero: bool = False) -> None:
-    if value is None or value < 0 or (value == 0 and not allow_zero):
-        raise ConfigError(f"{key}={value} must be {'>= 0' if allow_zero else '> 0'}")
-
-
 def search_roots(output_root: str) -> list[Path]:
     """Where runs of `seg train` live: <output_root>/train and multirun/train."""
     return [Path(output_root) / "train", Path("multirun").resolve() / "train"]
 
 
-def resolve_checkpoint(ckpt: str | None, output_root: str, name: str = "best.pt") -> Path:
-    """An explicit path, or the newest `checkpoints/<name>` of any earlier training run."""
-    from seg_cli.engine.checkpoint import find_newest
+def find_checkpoint(key: str, given: str | None, output_root: str, name: str) -> Path | None:
+    """The checkpoint `key=given` names: a path, which must exist; or, for null / auto, `checkpoints/<name>`
+    of this job's own run dir (a requeued cluster job comes back to it), else the newest one of any
+    earlier training run; None when there is none."""
+    from seg_cli.checkpoint import find_newest
 
-    if ckpt:
-        path = Path(ckpt)
+    if given and given != "auto":
+        path = Path(given)
         if not path.is_file():
-            raise CheckpointError(f"ckpt={ckpt}: file not found")
+            raise CheckpointError(f"{key}={given}: file not found")
         return path
-    roots = search_roots(output_root)
-    found = find_newest(roots, name)
-    if found is None:
-        where = " and ".join(str(r) for r in roots)
-        raise CheckpointError(f"no checkpoints/{name} found under {where}; run `seg train` first or pass ckpt=PATH")
-    return found
+    own = run_dir() / "checkpoints" / name
+    return own if own.is_file() else find_newest(search_roots(output_root), name)
+
+
+def trained_model(cfg: DictConfig, device_name: str) -> tuple[Any, dict[str, Any], Path, Any]:
+    """(model, run config, checkpoint path, device) for `ckpt=` (default: the newest best.pt), with this
+    command's `model.*` / `dataset.*` overrides on top of the checkpoint's config."""
+    from seg_cli.engine.trained import load_trained_model
+
+    path = find_checkpoint("ckpt", cfg.ckpt, cfg.output_root, "best.pt")
+    if path is None:
+        where = " and ".join(str(r) for r in search_roots(cfg.output_root))
+        raise CheckpointError(f"no checkpoints/best.pt found under {where}; run `seg train` first or pass ckpt=PATH")
+    overrides = {"model": to_plain(cfg.model), "dataset": to_plain(cfg.dataset)}
+    model, config, device = load_trained_model(path, overrides, device_name)
+    return model, config, path, device
 
 
 def resume_config(state: dict[str, Any], cfg: DictConfig) -> DictConfig:
@@ -124,27 +125,6 @@ def resume_config(state: dict[str, Any], cfg: DictConfig) -> DictConfig:
     OmegaConf.update(merged, "train.resume", cfg.train.resume, merge=False)
     OmegaConf.set_struct(merged, True)
     return merged
-
-
-def merged_run_config(saved: dict[str, Any], cfg: DictConfig) -> dict[str, Any]:
-    """The checkpoint's config with this command's `model.*` / `dataset.*` overrides on top."""
-    merged = OmegaConf.merge(OmegaConf.create(saved), {"model": cfg.model, "dataset": cfg.dataset})
-    for key in ("dataset.root", "model.weights"):
-        value = OmegaConf.select(merged, key, default=None)
-        if isinstance(value, str) and value and not Path(value).is_absolute():
-            OmegaConf.update(merged, key, str(Path(value).resolve()), merge=False)
-    return OmegaConf.to_container(merged, resolve=True)
-
-
-def inference_settings(cfg: DictConfig) -> dict[str, Any] | None:
-    """The `infer` section as predict_logits keywords; None for a plain whole-image pass."""
-    infer = OmegaConf.to_container(cfg.infer, resolve=True)
-    require_choice("infer.mode", infer["mode"], ("whole", "slide"))
-    infer["crop"], infer["stride"] = (size_pair(f"infer.{key}", infer[key]) for key in ("crop", "stride"))
-    infer["scales"] = as_list("infer.scales", infer["scales"], float)
-    if infer["mode"] == "whole" and not infer["flip"] and list(infer["scales"]) == [1.0]:
-        return None
-    return infer
 
 
 def run_overrides() -> dict[str, str]:

@@ -11,35 +11,15 @@ from omegaconf import DictConfig
 from seg_cli.commands import schema
 from seg_cli.commands.common import (
     absolutize_paths,
-    inference_settings,
-    merged_run_config,
     reports_errors,
-    resolve_checkpoint,
     run_dir,
+    trained_model,
 )
-from seg_cli.commands.validation import require_workers, validate_eval_section
+from seg_cli.commands.validation import inference_settings, require_workers, validate_eval_section
 from seg_cli.paths import config_dir
 
 log = logging.getLogger("seg.eval")
 schema.register()
-
-
-def load_trained_model(ckpt: str | None, output_root: str, device_name: str, cfg: DictConfig):
-    """(model on device, run config, checkpoint path, device) from a seg checkpoint."""
-    from seg_cli.engine import distributed
-    from seg_cli.engine.checkpoint import load_checkpoint
-    from seg_cli.errors import CheckpointError
-    from seg_cli.models.build import build_model, load_model_state
-
-    path = resolve_checkpoint(ckpt, output_root, "best.pt")
-    state = load_checkpoint(path)
-    if "config" not in state or "model" not in state:
-        raise CheckpointError(f"{path} is not a seg checkpoint (no config); use model.weights=PATH in seg train")
-    config = merged_run_config(state["config"], cfg)
-    model = build_model({**config["model"], "weights": None})
-    load_model_state(model, state["model"], path)
-    device = distributed.local_device(device_name)
-    return model.to(device).eval(), config, path, device
 
 
 @hydra.main(version_base=None, config_path=config_dir(), config_name="eval")
@@ -50,12 +30,12 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     require_workers("workers", cfg.workers)
     from seg_cli.data.build import build_dataset, build_eval_loader, resolve_workers
     from seg_cli.engine import distributed
-    from seg_cli.engine.fit import write_json
     from seg_cli.engine.loop import evaluate
     from seg_cli.metrics.scorers import build_scorer
+    from seg_cli.utils import write_json
 
     distributed.init_distributed()
-    model, config, path, device = load_trained_model(cfg.ckpt, cfg.output_root, cfg.device, cfg)
+    model, config, path, device = trained_model(cfg, cfg.device)
     if cfg.channels_last:
         import torch
 

@@ -9,27 +9,24 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from seg_cli.commands import tools_schema
+from seg_cli.choices import EXPORT_FORMATS, ONNX_EXPORTERS
+from seg_cli.commands import schema
 from seg_cli.commands.common import (
     absolutize_paths,
     reports_errors,
-    require_choice,
-    require_positive,
     run_dir,
+    trained_model,
 )
-from seg_cli.commands.evaluate import load_trained_model
+from seg_cli.commands.validation import require_choice, require_positive
 from seg_cli.errors import SegError, one_line
 from seg_cli.paths import config_dir
 
 log = logging.getLogger("seg.export")
-tools_schema.register()
-
-FORMATS = ("onnx", "torchscript")  # the library's list, repeated so validation needs no torch import
-
+schema.register()
 
 def validate(cfg: DictConfig) -> None:
-    require_choice("format", cfg.format, FORMATS)
-    require_choice("onnx_exporter", cfg.onnx_exporter, ("auto", "dynamo", "legacy"))
+    require_choice("format", cfg.format, EXPORT_FORMATS)
+    require_choice("onnx_exporter", cfg.onnx_exporter, ONNX_EXPORTERS)
     require_positive("batch_size", cfg.batch_size)
     require_positive("tolerance", cfg.tolerance, allow_zero=True)
     for key in ("height", "width", "opset"):
@@ -50,7 +47,7 @@ def main(cfg: DictConfig) -> float:
     missing = ex.missing_packages(cfg.format, exporter)
     if missing:
         raise SegError(f"format=onnx needs {', '.join(missing)}: pip install 'seg-cli[export]'")
-    model, config, ckpt, _ = load_trained_model(cfg.ckpt, cfg.output_root, "cpu", cfg)
+    model, config, ckpt, _ = trained_model(cfg, "cpu")
     base = config["dataset"].get("base_size")
     height, width = cfg.height or base, cfg.width or base
     model = ex.LogitsOnly(model).eval()

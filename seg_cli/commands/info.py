@@ -10,13 +10,14 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from seg_cli.commands import tools_schema
-from seg_cli.commands.common import reports_errors, require_positive
+from seg_cli.commands import schema
+from seg_cli.commands.common import reports_errors
+from seg_cli.commands.validation import require_positive
 from seg_cli.errors import ConfigError
 from seg_cli.paths import config_dir
 
 log = logging.getLogger("seg.info")
-tools_schema.register()
+schema.register()
 
 FLOP_COUNTER = "torch.utils.flop_counter.FlopCounterMode"
 

@@ -10,16 +10,16 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
+from seg_cli.choices import PREDICT_BACKENDS, PREDICT_SAVE
 from seg_cli.commands import schema
 from seg_cli.commands.common import (
     absolutize_paths,
-    inference_settings,
     reports_errors,
-    require_choice,
     run_dir,
     to_plain,
+    trained_model,
 )
-from seg_cli.commands.evaluate import load_trained_model
+from seg_cli.commands.validation import inference_settings, require_choice
 from seg_cli.errors import ConfigError, DataError
 from seg_cli.paths import config_dir
 from seg_cli.values import as_list
@@ -27,7 +27,6 @@ from seg_cli.values import as_list
 log = logging.getLogger("seg.predict")
 schema.register()
 
-SAVE_CHOICES = ("mask", "color", "overlay", "prob", "cutout")
 DEFAULT_SAVE = {"multiclass": ["mask", "overlay"], "binary": ["prob", "mask", "cutout"]}
 
 
@@ -80,30 +79,14 @@ def save_outputs(stem: Path, rgb, logits, task: str, save: list[str], overlay_al
             cutout.save(path("_cutout.png"))
 
 
-class OnnxModel:
-    """An exported ONNX file behind the call interface predict_logits uses for a torch model."""
-
-    def __init__(self, model_file: str) -> None:
-        from seg_cli.export.onnx_runtime import OnnxSegmenter
-
-        self.session = OnnxSegmenter(model_file)
-        self.metadata = self.session.metadata
-
-    def __call__(self, batch):
-        import torch
-
-        return torch.from_numpy(self.session(batch.cpu().numpy().astype("float32")))
-
-    def eval(self) -> OnnxModel:
-        return self
-
-
 def load_predictor(cfg: DictConfig) -> tuple[Any, dict[str, Any], str, Any]:
     """(model, dataset config, description, device) for the chosen backend."""
-    require_choice("backend", cfg.backend, ("torch", "onnx"))
+    require_choice("backend", cfg.backend, PREDICT_BACKENDS)
     if cfg.backend == "onnx":
         if not cfg.model_file:
             raise ConfigError("backend=onnx needs model_file=PATH (an export of `seg export format=onnx`)")
+        from seg_cli.export.onnx_runtime import OnnxModel
+
         model = OnnxModel(cfg.model_file)
         meta = model.metadata
         dataset = {"base_size": meta.get("base_size"), "resize": meta.get("resize", "shorter"),
@@ -111,7 +94,7 @@ def load_predictor(cfg: DictConfig) -> tuple[Any, dict[str, Any], str, Any]:
         if not dataset["base_size"] or not dataset["num_classes"]:
             raise ConfigError(f"{cfg.model_file} carries no seg metadata; export it with `seg export`")
         return model, dataset, cfg.model_file, "cpu"
-    model, config, path, device = load_trained_model(cfg.ckpt, cfg.output_root, cfg.device, cfg)
+    model, config, path, device = trained_model(cfg, cfg.device)
     return model, config["dataset"], str(path), device
 
 
@@ -135,7 +118,7 @@ def main(cfg: DictConfig) -> int:
     task = dataset.get("task", "multiclass")
     save = as_list("save", to_plain(cfg.save), str) if cfg.save else DEFAULT_SAVE[task]
     for kind in save:
-        require_choice("save", kind, SAVE_CHOICES)
+        require_choice("save", kind, PREDICT_SAVE)
     infer = inference_settings(cfg) or {}
     transform = build_eval_transform(dataset)
     out_dir = Path(cfg.out) if cfg.out else run_dir()

@@ -1,4 +1,4 @@
-"""Typed schemas for the primary configs, registered in Hydra's ConfigStore.
+"""Typed schemas of every command's primary config, registered in Hydra's ConfigStore.
 
 Defaults live in the YAML files (configs/*.yaml); the schema gives every key a type, so a wrong
 type or an unknown key fails at composition with the key's full name.
@@ -79,6 +79,17 @@ class TrainSchema:
 
 
 @dataclass
+class CheckpointCommandSchema:
+    """What the commands that start from a trained checkpoint share (eval, predict, export)."""
+
+    ckpt: str | None = MISSING
+    output_root: str = MISSING
+    # Partial overrides of the checkpoint's own config, e.g. `dataset.root=/data` (added by the dispatcher).
+    model: Any = field(default_factory=dict)
+    dataset: Any = field(default_factory=dict)
+
+
+@dataclass
 class InferSchema:
     mode: str = MISSING
     crop: Any = MISSING  # int (square) or [height, width]
@@ -89,24 +100,18 @@ class InferSchema:
 
 
 @dataclass
-class EvaluateSchema:
-    ckpt: str | None = MISSING
+class EvaluateSchema(CheckpointCommandSchema):
     device: str = MISSING
     split: str = MISSING
     workers: Any = MISSING  # int >= 0 or "auto"
     channels_last: bool = MISSING
-    output_root: str = MISSING
     eval: EvaluateEvalSchema = field(default_factory=EvaluateEvalSchema)
     infer: InferSchema = field(default_factory=InferSchema)
-    # Partial overrides of the checkpoint's own config, e.g. `dataset.root=/data` (added by the dispatcher).
-    model: Any = field(default_factory=dict)
-    dataset: Any = field(default_factory=dict)
 
 
 @dataclass
-class PredictSchema:
+class PredictSchema(CheckpointCommandSchema):
     inputs: list[str] = field(default_factory=list)
-    ckpt: str | None = MISSING
     out: str | None = MISSING
     device: str = MISSING
     overlay_alpha: float = MISSING
@@ -115,9 +120,44 @@ class PredictSchema:
     backend: str = MISSING
     model_file: str | None = MISSING
     infer: InferSchema = field(default_factory=InferSchema)
+
+
+@dataclass
+class ExportSchema(CheckpointCommandSchema):
+    format: str = MISSING
+    out: str | None = MISSING
+    opset: int | None = MISSING
+    onnx_exporter: str = MISSING
+    height: int | None = MISSING
+    width: int | None = MISSING
+    batch_size: int = MISSING
+    tolerance: float = MISSING
+
+
+@dataclass
+class InfoSchema:
+    height: int = MISSING
+    width: int = MISSING
+    batch_size: int = MISSING
+    model: Any = MISSING
+    dataset: Any = MISSING
+
+
+@dataclass
+class DataToolsSchema:
+    action: str | None = MISSING
+    name: str | None = MISSING
+    root: str = MISSING
+    mirror: str | None = MISSING
+    timeout: float = MISSING
+    splits: Any = MISSING  # one split name or a list of them
+    split: str = MISSING
+    n: int = MISSING
+    columns: int = MISSING
+    cell_size: int = MISSING
+    out: str | None = MISSING
     output_root: str = MISSING
-    model: Any = field(default_factory=dict)
-    dataset: Any = field(default_factory=dict)
+    dataset: Any = MISSING
 
 
 def register() -> None:
@@ -125,3 +165,6 @@ def register() -> None:
     store.store(name="train_schema", node=TrainSchema)
     store.store(name="eval_schema", node=EvaluateSchema)
     store.store(name="predict_schema", node=PredictSchema)
+    store.store(name="export_schema", node=ExportSchema)
+    store.store(name="info_schema", node=InfoSchema)
+    store.store(name="data_tools_schema", node=DataToolsSchema)

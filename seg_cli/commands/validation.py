@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from seg_cli.commands.common import require_choice, require_positive, to_plain
-from seg_cli.errors import ConfigError, DataError
-from seg_cli.metrics.names import BEST_METRICS, SOD_NORMALIZE
-from seg_cli.values import scale_range, size_pair
+from seg_cli.choices import (
+    AMP_DTYPES,
+    EVAL_RESOLUTIONS,
+    INFER_MODES,
+    ON_ERROR,
+    SOD_NORMALIZE,
+    SWITCHES,
+    TASKS,
+)
+from seg_cli.commands.common import to_plain
+from seg_cli.errors import ConfigError
+from seg_cli.metrics.names import BEST_METRICS
+from seg_cli.values import as_list, scale_range, size_pair
 
 log = logging.getLogger("seg.train")
 
@@ -29,14 +37,14 @@ def validate_train_config(cfg: DictConfig) -> None:
     require_positive("optimizer.lr", cfg.optimizer.get("lr"))
     if t.clip_grad_norm is not None:
         require_positive("train.clip_grad_norm", t.clip_grad_norm)
-    require_choice("train.amp_dtype", t.amp_dtype, ("float16", "bfloat16"))
+    require_choice("train.amp_dtype", t.amp_dtype, AMP_DTYPES)
     task = cfg.dataset.get("task", "multiclass")
-    require_choice("dataset.task", task, tuple(BEST_METRICS))
+    require_choice("dataset.task", task, TASKS)
     require_choice("train.best_metric", t.best_metric, ("auto", *BEST_METRICS[task]))
     validate_loss(cfg.loss, task)
-    require_choice("train.progress", str(t.progress).lower(), ("auto", "true", "false"))
-    require_choice("train.sync_bn", str(t.sync_bn).lower(), ("auto", "true", "false"))
-    require_choice("data.on_error", cfg.data.on_error, ("raise", "skip"))
+    require_choice("train.progress", str(t.progress).lower(), SWITCHES)
+    require_choice("train.sync_bn", str(t.sync_bn).lower(), SWITCHES)
+    require_choice("data.on_error", cfg.data.on_error, ON_ERROR)
     validate_eval_section(cfg.eval)
     require_positive("eval.cache_mib", cfg.eval.cache_mib, allow_zero=True)
     require_positive("data.cache_mib", cfg.data.cache_mib, allow_zero=True)
@@ -47,7 +55,7 @@ def validate_train_config(cfg: DictConfig) -> None:
 
 def validate_eval_section(e: DictConfig) -> None:
     """The `eval:` keys `seg train` and `seg eval` share."""
-    require_choice("eval.resolution", e.resolution, ("original", "resized"))
+    require_choice("eval.resolution", e.resolution, EVAL_RESOLUTIONS)
     require_positive("eval.batch_size", e.batch_size)
     require_positive("eval.pad_multiple", e.pad_multiple)
     if e.sod_normalize is not None:  # seg eval: null takes the checkpoint's own
@@ -85,45 +93,32 @@ def validate_dataset_config(d: DictConfig) -> None:
     names = d.get("class_names")
     if names is not None and len(names) != labels:
         raise ConfigError(f"dataset.class_names has {len(names)} names but the dataset has {labels} labels")
-    crop = size_pair("dataset.crop_size", to_plain(d.crop_size))
+    given = to_plain(d.crop_size)
+    crop = size_pair("dataset.crop_size", given)
     if min(crop) < MIN_CROP:
-        raise ConfigError(f"dataset.crop_size={list(crop)} is too small; use at least {MIN_CROP}")
+        raise ConfigError(f"dataset.crop_size={given} is too small; use at least {MIN_CROP}")
     largest = scale_range("dataset.scale_range", to_plain(d.get("scale_range", [0.5, 2.0])))[1] * d.base_size
     if max(crop) > 4 * largest:
-        raise ConfigError(f"dataset.crop_size={list(crop)} is far larger than the resized images "
+        raise ConfigError(f"dataset.crop_size={given} is far larger than the resized images "
                           f"(at most {largest:.0f} px): crops would be mostly padding")
 
 
-def validate_train_setup(cfg: DictConfig, model: Any, datasets: Sequence[Any], world_size: int,
-                         device_type: str) -> None:
-    """Checks that need the built model and datasets (cheap: no full pass over the data)."""
-    validate_batchnorm_batch(cfg, model, world_size, device_type)
-    for dataset in datasets:
-        if len(dataset) == 0:
-            raise DataError(f"the {dataset.split} split is empty")
-        missing = dataset.missing_files()
-        if missing:
-            raise DataError(f"{len(missing)} file(s) listed in the {dataset.split} split do not exist, "
-                            f"e.g. {', '.join(missing[:3])}; run `seg data check` for a full report")
-        dataset.checked_pair(0)  # fails fast on unreadable files or labels outside the class range
+def require_choice(key: str, value: Any, allowed: tuple) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key}={value!r} is not allowed; choose from: {', '.join(map(str, allowed))}")
 
 
-def validate_batchnorm_batch(cfg: DictConfig, model: Any, world_size: int, device_type: str) -> None:
-    """BatchNorm statistics of one image: refused where a layer cannot run, a warning elsewhere."""
-    from seg_cli.engine.batchnorm import (
-        has_batchnorm,
-        single_value_batchnorms,
-        single_value_error,
-        use_sync_batchnorm,
-    )
+def require_positive(key: str, value: float | int | None, allow_zero: bool = False) -> None:
+    if value is None or value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{key}={value} must be {'>= 0' if allow_zero else '> 0'}")
 
-    per_process = cfg.train.batch_size
-    synced = use_sync_batchnorm(cfg.train.sync_bn, device_type, world_size)
-    if not has_batchnorm(model) or (per_process * world_size if synced else per_process) >= 2:
-        return
-    layers = single_value_batchnorms(model, size_pair("dataset.crop_size", to_plain(cfg.dataset.crop_size)))
-    if layers:
-        raise single_value_error(layers, per_process)
-    log.warning("train.batch_size=%d with BatchNorm: the batch statistics of one image are noisy; a larger "
-                "batch, or SyncBatchNorm across processes (train.sync_bn=true on several GPUs), trains "
-                "steadier (accumulation does not help BatchNorm)", per_process)
+
+def inference_settings(cfg: DictConfig) -> dict[str, Any] | None:
+    """The `infer` section as predict_logits keywords; None for a plain whole-image pass."""
+    infer = OmegaConf.to_container(cfg.infer, resolve=True)
+    require_choice("infer.mode", infer["mode"], INFER_MODES)
+    infer["crop"], infer["stride"] = (size_pair(f"infer.{key}", infer[key]) for key in ("crop", "stride"))
+    infer["scales"] = as_list("infer.scales", infer["scales"], float)
+    if infer["mode"] == "whole" and not infer["flip"] and list(infer["scales"]) == [1.0]:
+        return None
+    return infer

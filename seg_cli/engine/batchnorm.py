@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.func import functional_call
 
 from seg_cli.errors import ConfigError
 
@@ -33,7 +34,9 @@ def single_value_batchnorms(model: nn.Module, input_size: tuple[int, int], in_ch
     """Names of the BatchNorm layers that see one value per channel when one image of `input_size`
     (height, width) passes through `model`: those cannot train at batch 1.
 
-    The probe runs in eval mode, so no running statistic changes; the shapes are those of training.
+    The probe runs in eval mode (no running statistic changes; the shapes are those of training) on
+    meta tensors, which carry shapes but no data: 0.2 s instead of 7 s for DeepLabV3-ResNet50 at 480x480
+    on 2 CPU cores. A model with an operation meta tensors lack is probed with real ones.
     """
     found: list[str] = []
 
@@ -46,11 +49,17 @@ def single_value_batchnorms(model: nn.Module, input_size: tuple[int, int], in_ch
     hooks = [m.register_forward_pre_hook(check(name)) for name, m in model.named_modules()
              if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     was_training = model.training
-    parameter = next(model.parameters(), None)
-    device = parameter.device if parameter is not None else torch.device("cpu")
     try:
         model.eval()
-        model(torch.zeros(1, in_channels, *input_size, device=device))
+        try:
+            shapes_only = {name: torch.empty_like(t, device="meta")
+                           for name, t in [*model.named_parameters(), *model.named_buffers()]}
+            functional_call(model, shapes_only, (torch.empty(1, in_channels, *input_size, device="meta"),))
+        except (NotImplementedError, RuntimeError):
+            found.clear()
+            parameter = next(model.parameters(), None)
+            device = parameter.device if parameter is not None else torch.device("cpu")
+            model(torch.zeros(1, in_channels, *input_size, device=device))
     finally:
         for hook in hooks:
             hook.remove()

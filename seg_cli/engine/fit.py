@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import signal
@@ -15,14 +14,15 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from seg_cli.checkpoint import rng_state, save_checkpoint, set_rng_state
 from seg_cli.engine import distributed
-from seg_cli.engine.checkpoint import rng_state, save_checkpoint, set_rng_state
 from seg_cli.engine.loop import evaluate, train_one_epoch
 from seg_cli.engine.tensorboard import confusion_image, log_hparams, sample_grid
 from seg_cli.errors import SegError
 from seg_cli.metrics.names import LOWER_IS_BETTER
 from seg_cli.metrics.scorers import build_scorer
 from seg_cli.models.build import unwrap_model
+from seg_cli.utils import write_json
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,22 @@ class Progress:
     last_metrics: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class Training:
+    """The parts of one training run, ready for `fit`."""
+
+    model: nn.Module  # on its device; wrapped in DDP / torch.compile where the config asks
+    criterion: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler | None
+    train_loader: DataLoader
+    val_loader: Any  # a ReplayLoader: the first evaluation's batches are replayed by later ones
+    device: torch.device
+    options: FitOptions
+    progress: Progress  # where the run starts: epoch 0, or the resumed checkpoint's position
+
+
 class TrainingInterrupted(Exception):
     """SIGINT / SIGTERM arrived; last.pt holds the state at the last finished step."""
 
@@ -80,19 +96,6 @@ def is_better(metric: str, value: float, best: float | None) -> bool:
     if best is None:
         return True
     return value < best if metric in LOWER_IS_BETTER else value > best
-
-
-def write_json(data: dict[str, Any], path: Path) -> None:
-    """JSON with NaN written as null (strict JSON readers reject NaN)."""
-    path.write_text(json.dumps(_finite_or_none(data), indent=2, allow_nan=False) + "\n")
-
-
-def _finite_or_none(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def training_state(model: nn.Module, optimizer, scheduler, scaler, progress: Progress,
@@ -156,73 +159,85 @@ class _StopSignals:
             signal.signal(sig, handler)
 
 
-def fit(
-    model: nn.Module, criterion: nn.Module, optimizer: torch.optim.Optimizer, scheduler, scaler,
-    train_loader: DataLoader, val_loader: DataLoader, device: torch.device, run_dir: Path,
-    options: FitOptions, config: dict[str, Any], progress: Progress | None = None,
-) -> dict[str, Any]:
+def fit(training: Training, run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
     """Train for options.epochs, evaluating and checkpointing; returns the final metrics."""
-    progress = progress or Progress()
+    options, progress = training.options, training.progress
     main = distributed.is_main_process()
     writer = _summary_writer(run_dir) if main else None
-    ckpt_dir = run_dir / "checkpoints"
-    samples_per_step = train_loader.batch_size * options.accumulate_steps * distributed.world_size()
-
-    def save(name: str) -> None:
-        if main:
-            _require_finite(model)
-            save_checkpoint(training_state(model, optimizer, scheduler, scaler, progress, config), ckpt_dir / name)
-
-    def log_step(step: int, loss: float, lr: float) -> None:
-        if writer is not None:
-            writer.add_scalar("train/loss", loss, step)
-            writer.add_scalar("train/lr", lr, step)
-
+    checkpoints = Checkpoints(training, run_dir / "checkpoints", config, main)
     with _StopSignals() as signals:
-
-        def after_step(step: int) -> bool:
-            progress.global_step = step
-            progress.epoch_samples += samples_per_step
-            if options.checkpoint_every and step % options.checkpoint_every == 0:
-                save("last.pt")
-            if signals.requested():
-                save("last.pt")
-                return True
-            return False
-
         for epoch in range(progress.epoch, options.epochs):
-            train_loader.sampler.set_epoch(epoch, progress.epoch_samples)
-            result = train_one_epoch(
-                model, criterion, optimizer, train_loader, scheduler, device, epoch,
-                scaler=scaler, amp_dtype=options.amp_dtype, clip_grad_norm=options.clip_grad_norm,
-                accumulate_steps=options.accumulate_steps, skip_nonfinite=options.skip_nonfinite,
-                progress=options.progress and main, log_every=options.log_every, on_log=log_step,
-                after_step=after_step, start_step=progress.global_step,
-            )
+            result = _train_epoch(training, epoch, writer, checkpoints, signals)
             progress.nonfinite_skipped += result.nonfinite_skipped
             if result.stopped:
-                raise TrainingInterrupted(signals.signum, ckpt_dir / "last.pt")
+                raise TrainingInterrupted(signals.signum, checkpoints.path("last.pt"))
             progress.epoch, progress.epoch_samples = epoch + 1, 0
             log.info("epoch %d/%d  train loss %.4f  lr %.3e", epoch + 1, options.epochs, result.mean_loss,
-                     optimizer.param_groups[0]["lr"])
+                     training.optimizer.param_groups[0]["lr"])
             if progress.epoch % options.eval_every == 0 or progress.epoch == options.epochs:
-                metrics = _evaluate_epoch(model, val_loader, device, options, writer, progress.epoch)
+                metrics = _evaluate_epoch(training.model, training.val_loader, training.device, options, writer,
+                                          progress.epoch)
                 progress.last_metrics = metrics
                 value = metrics.get(options.best_metric)
                 if is_better(options.best_metric, value, progress.best_value):
                     progress.best_value, progress.best_epoch = value, progress.epoch
-                    save("best.pt")
-            save("last.pt")
+                    checkpoints.save("best.pt")
+            checkpoints.save("last.pt")
     summary = {**progress.last_metrics, "epoch": progress.epoch, "best_metric": options.best_metric,
                "best_value": progress.best_value, "best_epoch": progress.best_epoch,
                "nonfinite_skipped": progress.nonfinite_skipped,
-               "skipped_samples": getattr(train_loader.dataset, "skipped", 0)}
+               "skipped_samples": getattr(training.train_loader.dataset, "skipped", 0)}
     if main:
         write_json(summary, run_dir / "metrics.json")
         if writer is not None:
             log_hparams(writer, options.hparams, summary)
             writer.close()
     return summary
+
+
+class Checkpoints:
+    """Writes the run's state to checkpoints/<name> (rank 0 only; never with non-finite weights)."""
+
+    def __init__(self, training: Training, folder: Path, config: dict[str, Any], enabled: bool) -> None:
+        self.training, self.folder, self.config, self.enabled = training, folder, config, enabled
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+    def save(self, name: str) -> None:
+        if self.enabled:
+            t = self.training
+            _require_finite(t.model)
+            save_checkpoint(training_state(t.model, t.optimizer, t.scheduler, t.scaler, t.progress, self.config),
+                            self.path(name))
+
+
+def _train_epoch(training: Training, epoch: int, writer, checkpoints: Checkpoints, signals: _StopSignals):
+    """One train_one_epoch with the run's step hooks: TensorBoard points, mid-epoch saves, signals."""
+    options, progress = training.options, training.progress
+    samples_per_step = training.train_loader.batch_size * options.accumulate_steps * distributed.world_size()
+
+    def after_step(step: int, loss: float, lr: float) -> bool:
+        if writer is not None and step % options.log_every == 0:
+            writer.add_scalar("train/loss", loss, step)
+            writer.add_scalar("train/lr", lr, step)
+        progress.global_step = step
+        progress.epoch_samples += samples_per_step
+        if options.checkpoint_every and step % options.checkpoint_every == 0:
+            checkpoints.save("last.pt")
+        if signals.requested():
+            checkpoints.save("last.pt")
+            return True
+        return False
+
+    training.train_loader.sampler.set_epoch(epoch, progress.epoch_samples)
+    return train_one_epoch(
+        training.model, training.criterion, training.optimizer, training.train_loader, training.scheduler,
+        training.device, epoch, scaler=training.scaler, amp_dtype=options.amp_dtype,
+        clip_grad_norm=options.clip_grad_norm, accumulate_steps=options.accumulate_steps,
+        skip_nonfinite=options.skip_nonfinite, progress=options.progress and distributed.is_main_process(),
+        after_step=after_step, start_step=progress.global_step,
+    )
 
 
 def _require_finite(model: nn.Module) -> None:

@@ -15,11 +15,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seg_cli.choices import INFER_MODES
 from seg_cli.errors import ConfigError
 from seg_cli.models.build import model_outputs
 from seg_cli.values import size_pair
 
-INFERENCE_MODES = ("whole", "slide")
 Size = tuple[int, int]
 
 
@@ -125,8 +125,8 @@ def _resize(x: torch.Tensor, size: Size, antialias: bool = False) -> torch.Tenso
 
 
 def _check_settings(mode: str, crop: Size, stride: Size, scales: Sequence[float]) -> None:
-    if mode not in INFERENCE_MODES:
-        raise ConfigError(f"inference mode={mode!r} is not allowed; choose from: {', '.join(INFERENCE_MODES)}")
+    if mode not in INFER_MODES:
+        raise ConfigError(f"inference mode={mode!r} is not allowed; choose from: {', '.join(INFER_MODES)}")
     if mode == "slide" and any(s > c for s, c in zip(stride, crop)):
         # A stride longer than the crop would leave strips of the image that no window sees.
         raise ConfigError(f"stride={list(stride)} must not exceed crop={list(crop)} in either direction")

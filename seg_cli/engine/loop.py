@@ -53,14 +53,13 @@ def train_one_epoch(
     accumulate_steps: int = 1,
     skip_nonfinite: bool = False,
     progress: bool = False,
-    log_every: int = 20,
-    on_log: Callable[[int, float, float], None] | None = None,
-    after_step: Callable[[int], bool] | None = None,
+    after_step: Callable[[int, float, float], bool] | None = None,
     start_step: int = 0,
 ) -> EpochResult:
     """Train over `loader`, one optimizer step per `accumulate_steps` batches.
 
-    `after_step(global_step)` runs after every optimizer step (checkpointing); returning True stops.
+    `after_step(global_step, loss, lr)` runs after every optimizer step (logging, checkpointing); returning
+    True stops the epoch there.
     """
     model.train()
     step, loss_sum, seen, skipped, tick = start_step, 0.0, 0, 0, time.perf_counter()
@@ -76,47 +75,59 @@ def train_one_epoch(
         # DDP: all-reduce gradients only on the batch that completes an accumulation window.
         sync = contextlib.nullcontext() if update or not hasattr(model, "no_sync") else model.no_sync()
         with sync:
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                try:
-                    loss = criterion(model(images), masks)
-                except ValueError as exc:
-                    raise explain_forward_error(exc, model, images) from None
-            loss_value = loss.item()
-            if math.isfinite(loss_value):
-                (scaler.scale(loss) if scaler is not None else loss).div(accumulate_steps).backward()
-                loss_sum, seen = loss_sum + loss_value, seen + 1
-            elif skip_nonfinite:
-                skipped += 1
-                log.warning("non-finite loss (%s) at epoch %d, step %d: batch skipped", loss_value, epoch, step)
-            else:
-                raise NonFiniteLossError(f"loss became {loss_value} at epoch {epoch}, step {step}; lower "
-                                         "optimizer.lr, set train.clip_grad_norm, or train.skip_nonfinite=true")
+            loss_value = forward_backward(model, criterion, images, masks, scaler, amp_dtype, accumulate_steps)
+        if math.isfinite(loss_value):
+            loss_sum, seen = loss_sum + loss_value, seen + 1
+        elif skip_nonfinite:
+            skipped += 1
+            log.warning("non-finite loss (%s) at epoch %d, step %d: batch skipped", loss_value, epoch, step)
+        else:
+            raise NonFiniteLossError(f"loss became {loss_value} at epoch {epoch}, step {step}; lower "
+                                     "optimizer.lr, set train.clip_grad_norm, or train.skip_nonfinite=true")
         bar.update(1)
         if not update:
             continue
-        if scaler is not None:
-            scaler.unscale_(optimizer)  # so clipping sees true gradient norms
-        if clip_grad_norm:
-            nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-        if scaler is not None:
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        optimizer_step(model, optimizer, scaler, clip_grad_norm)
         scheduler.step()
         step += 1
         lr = optimizer.param_groups[0]["lr"]
         if progress:
-            rate = (i + 1) * images.shape[0] / (time.perf_counter() - tick)
-            bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{lr:.2e}", img_s=f"{rate:.1f}")
-        if step % log_every == 0 and on_log is not None:
-            on_log(step, loss_value, lr)
-        if after_step is not None and after_step(step):
+            bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{lr:.2e}",
+                            img_s=f"{(i + 1) * images.shape[0] / (time.perf_counter() - tick):.1f}")
+        if after_step is not None and after_step(step, loss_value, lr):
             bar.close()
             return EpochResult(loss_sum / max(seen, 1), step, skipped, stopped=True)
     bar.close()
     return EpochResult(loss_sum / max(seen, 1), step, skipped, stopped=False)
+
+
+def forward_backward(model: nn.Module, criterion: nn.Module, images: torch.Tensor, masks: torch.Tensor,
+                     scaler: torch.amp.GradScaler | None, amp_dtype: torch.dtype | None, accumulate_steps: int) -> float:
+    """The loss of one batch; a finite one adds its gradients, divided by the accumulation window."""
+    with torch.autocast(images.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+        try:
+            loss = criterion(model(images), masks)
+        except ValueError as exc:
+            raise explain_forward_error(exc, model, images) from None
+    value = loss.item()
+    if math.isfinite(value):
+        (scaler.scale(loss) if scaler is not None else loss).div(accumulate_steps).backward()
+    return value
+
+
+def optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None,
+                   clip_grad_norm: float | None) -> None:
+    """Unscale (AMP), clip, step and clear the gradients of one accumulation window."""
+    if scaler is not None:
+        scaler.unscale_(optimizer)  # so clipping sees true gradient norms
+    if clip_grad_norm:
+        nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+    if scaler is not None:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
 
 
 @torch.inference_mode()

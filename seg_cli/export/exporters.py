@@ -26,8 +26,6 @@ from seg_cli.errors import SegError, one_line
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
 DYNAMIC_AXES = {0: "batch", 2: "height", 3: "width"}
-FORMATS = ("onnx", "torchscript")
-ONNX_EXPORTERS = ("auto", "dynamo", "legacy")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
 # Loggers of the exporter's own passes: dozens of INFO lines per export that the user cannot act on.
 _CHATTY_LOGGERS = ("onnxscript", "onnx_ir", "torch.onnx", "torch.export", "torch._dynamo")

@@ -48,3 +48,19 @@ class OnnxSegmenter:
         if batch.ndim != 4 or batch.shape[1] != 3:
             raise ValueError(f"expected a (N, 3, H, W) batch, got shape {tuple(batch.shape)}")
         return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+
+
+class OnnxModel:
+    """An exported ONNX file behind the call interface predict_logits uses for a torch model."""
+
+    def __init__(self, model_file: str) -> None:
+        self.session = OnnxSegmenter(model_file)
+        self.metadata = self.session.metadata
+
+    def __call__(self, batch):
+        import torch
+
+        return torch.from_numpy(self.session(batch.cpu().numpy().astype("float32")))
+
+    def eval(self) -> OnnxModel:
+        return self

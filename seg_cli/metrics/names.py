@@ -3,8 +3,6 @@
 # Metrics a run may select best.pt by, per task; the first is the default (`train.best_metric: auto`).
 BEST_METRICS = {"multiclass": ("miou", "pixel_acc", "mean_acc"), "binary": ("max_f", "mae", "mean_f", "dice", "iou_fg")}
 LOWER_IS_BETTER = {"mae"}
-# eval.sod_normalize: how binary (saliency) maps are scored; see seg_cli.metrics.scorers.BinaryScorer.
-SOD_NORMALIZE = ("none", "minmax")
 
 
 def resolve_best_metric(task: str, setting: str) -> str:

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 import torch
 
+from seg_cli.choices import SOD_NORMALIZE
 from seg_cli.metrics.binary import BinaryMetrics, format_binary_table
 from seg_cli.metrics.confusion import ConfusionMatrix, format_table
-from seg_cli.metrics.names import SOD_NORMALIZE
 
 
 class MulticlassScorer:

@@ -46,7 +46,7 @@ def load_weights(model: nn.Module, path: str | Path) -> list[str]:
 
     Returns the skipped keys, which are also logged.
     """
-    from seg_cli.engine.checkpoint import load_checkpoint
+    from seg_cli.checkpoint import load_checkpoint
 
     state = load_checkpoint(path)
     state = state.get("model", state)

@@ -139,7 +139,7 @@ def test_resume_from_last_continues_where_the_run_stopped(tmp_path):
 
 
 def test_resume_of_a_checkpoint_from_an_older_seg_fills_new_keys_with_defaults(tmp_path):
-    from seg_cli.engine.checkpoint import load_checkpoint, save_checkpoint
+    from seg_cli.checkpoint import load_checkpoint, save_checkpoint
 
     first = run_seg("train", *FAST_TRAIN, "train.epochs=1", cwd=tmp_path)
     assert first.returncode == 0, first.stderr

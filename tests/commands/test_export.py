@@ -24,7 +24,7 @@ def trained(tmp_path_factory):
 
 def reference_model(root) -> nn.Module:
     """The trained model in PyTorch, rebuilt from its best.pt."""
-    from seg_cli.engine.checkpoint import load_checkpoint
+    from seg_cli.checkpoint import load_checkpoint
     from seg_cli.models.build import build_model
 
     [run] = run_dirs(root)

@@ -8,11 +8,11 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from seg_cli.commands import tools_schema
+from seg_cli.commands import schema
 from seg_cli.paths import config_dir
 from tests.helpers import run_seg
 
-tools_schema.register()
+schema.register()
 
 
 def built_model(*overrides: str) -> torch.nn.Module:

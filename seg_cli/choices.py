@@ -1,0 +1,17 @@
+"""The allowed values of the config keys that take one of a fixed set: one table, read by the config checks
+(before torch loads, hence no imports here) and by the library that acts on the value."""
+
+from __future__ import annotations
+
+TASKS = ("multiclass", "binary")  # dataset.task
+RESIZE_MODES = ("shorter", "square")  # dataset.resize: shorter side to base_size (aspect kept), or both sides
+ON_ERROR = ("raise", "skip")  # data.on_error
+EVAL_RESOLUTIONS = ("original", "resized")  # eval.resolution: metrics at the label's size, or at the eval resize
+SOD_NORMALIZE = ("none", "minmax")  # eval.sod_normalize (binary tasks), see seg_cli.metrics.scorers.BinaryScorer
+INFER_MODES = ("whole", "slide")  # infer.mode
+AMP_DTYPES = ("float16", "bfloat16")  # train.amp_dtype
+SWITCHES = ("auto", "true", "false")  # train.progress, train.sync_bn
+EXPORT_FORMATS = ("onnx", "torchscript")  # seg export format=
+ONNX_EXPORTERS = ("auto", "dynamo", "legacy")  # seg export onnx_exporter=
+PREDICT_BACKENDS = ("torch", "onnx")  # seg predict backend=
+PREDICT_SAVE = ("mask", "color", "overlay", "prob", "cutout")  # seg predict save=
