@@ -41,6 +41,13 @@ def as_list(key: str, value: Any, item_type: type | tuple[type, ...]) -> list[An
     return [float(v) for v in items] if item_type is float else items
 
 
+def resume_setting(value: str | None) -> str | None:
+    """`train.resume`: null, auto or a path; `true` / `false`, as users naturally type them, mean auto / null
+    (the schema has already turned them into the strings "True" / "False")."""
+    words = {"true": "auto", "false": None, "none": None, "null": None}
+    return words.get(value.lower(), value) if isinstance(value, str) else value
+
+
 def _as_tuple(value: Any) -> tuple:
     try:
         return tuple(value)

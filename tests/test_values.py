@@ -3,7 +3,7 @@
 import pytest
 
 from seg_cli.errors import ConfigError
-from seg_cli.values import as_list, scale_range, size_pair
+from seg_cli.values import as_list, resume_setting, scale_range, size_pair
 
 
 def test_size_pair_takes_a_square_or_a_pair():
@@ -29,3 +29,8 @@ def test_scale_range_takes_a_fixed_factor_or_an_ordered_pair():
     for bad in ([2.0, 0.5], [0, 1], [1, 2, 3]):
         with pytest.raises(ConfigError, match="dataset.scale_range"):
             scale_range("dataset.scale_range", bad)
+
+
+def test_resume_takes_true_and_false_as_words():
+    assert [resume_setting(v) for v in ("True", "false", "auto", None, "/runs/last.pt")] == \
+        ["auto", None, "auto", None, "/runs/last.pt"]

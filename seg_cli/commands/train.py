@@ -21,6 +21,7 @@ from seg_cli.commands.common import (
 )
 from seg_cli.commands.validation import validate_train_config
 from seg_cli.paths import config_dir
+from seg_cli.values import resume_setting
 
 log = logging.getLogger("seg.train")
 schema.register()
@@ -34,10 +35,12 @@ def show_progress(setting: str) -> bool:
 @hydra.main(version_base=None, config_path=config_dir(), config_name="train")
 @reports_errors
 def main(cfg: DictConfig) -> dict[str, Any]:
+    cfg.train.resume = resume_setting(cfg.train.resume)
     absolutize_paths(cfg)
     resume_path = None
     if cfg.train.resume:
-        resume_path = find_checkpoint("train.resume", cfg.train.resume, cfg.output_root, "last.pt")
+        resume_path = find_checkpoint("train.resume", cfg.train.resume, cfg.output_root, "last.pt",
+                                      resuming=True)
         if resume_path is None:
             log.info("train.resume=auto: no last.pt under %s yet, starting fresh", cfg.output_root)
     resume_state = None

@@ -102,7 +102,7 @@ def test_torchrun_honours_hydra_run_dir_for_train_and_eval(tmp_path):
     result = torchrun("eval", ckpt, "workers=0", f"hydra.run.dir={eval_dir}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     two = read_metrics(eval_dir)
-    assert (eval_dir / "eval.log").is_file() and not (tmp_path / "outputs").exists()
+    assert (eval_dir / "evaluate.log").is_file() and not (tmp_path / "outputs").exists()
     single = run_seg("eval", ckpt, "workers=0", f"hydra.run.dir={tmp_path / 'one'}", cwd=tmp_path)
     assert single.returncode == 0, single.stderr
     one = read_metrics(tmp_path / "one")
