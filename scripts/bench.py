@@ -183,9 +183,12 @@ class Stream:
 
 def random_batches(config: dict[str, Any], device: torch.device, count: int) -> list:
     """Batches shaped and typed like the train loader's (float images, uint8 masks), already on the device."""
+    from seg_cli.values import size_pair
+
     d, batch = config["dataset"], config["train"]["batch_size"]
-    images = torch.randn(batch, 3, d["crop_size"], d["crop_size"], device=device)
-    masks = torch.randint(0, max(2, d["num_classes"]), (batch, d["crop_size"], d["crop_size"]), device=device)
+    crop = size_pair("dataset.crop_size", d["crop_size"])
+    images = torch.randn(batch, 3, *crop, device=device)
+    masks = torch.randint(0, max(2, d["num_classes"]), (batch, *crop), device=device)
     return [(images, masks.to(torch.uint8))] * count
 
 

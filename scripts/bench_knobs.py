@@ -90,10 +90,13 @@ def train_step(model, config, device, images, masks, item: bool = True) -> Calla
 
 
 def random_batch(config, device, batch: int | None = None):
+    from seg_cli.values import size_pair
+
     d = config["dataset"]
     batch = batch or config["train"]["batch_size"]
-    images = torch.randn(batch, 3, d["crop_size"], d["crop_size"], device=device)
-    return images, torch.randint(0, d["num_classes"], (batch, d["crop_size"], d["crop_size"]), device=device)
+    crop = size_pair("dataset.crop_size", d["crop_size"])
+    images = torch.randn(batch, 3, *crop, device=device)
+    return images, torch.randint(0, d["num_classes"], (batch, *crop), device=device)
 
 
 def forward(model, images, grad_mode=torch.inference_mode) -> Callable[[], None]:

@@ -1,5 +1,5 @@
 """The allowed values of the config keys that take one of a fixed set: one table, read by the config checks
-(before torch loads, hence no imports here) and by the library that acts on the value."""
+(before torch loads, hence no imports here) and by the library code that checks the value again."""
 
 from __future__ import annotations
 

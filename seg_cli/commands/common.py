@@ -75,19 +75,21 @@ def search_roots(output_root: str) -> list[Path]:
     return [Path(output_root) / "train", Path("multirun").resolve() / "train"]
 
 
-def find_checkpoint(key: str, given: str | None, output_root: str, name: str) -> Path | None:
-    """The checkpoint `key=given` names: a path, which must exist; or, for null / auto, `checkpoints/<name>`
-    of this job's own run dir (a requeued cluster job comes back to it), else the newest one of any
-    earlier training run; None when there is none."""
+def find_checkpoint(key: str, given: str | None, output_root: str, name: str, resuming: bool = False) -> Path | None:
+    """The checkpoint `key=given` names: a path, which must exist; else the newest `checkpoints/<name>` of
+    any earlier training run (None when there is none). When `resuming` (`train.resume=auto`), this job's
+    own run dir comes first: a requeued cluster job comes back to it."""
     from seg_cli.checkpoint import find_newest
 
-    if given and given != "auto":
+    if given and not (resuming and given == "auto"):
         path = Path(given)
         if not path.is_file():
             raise CheckpointError(f"{key}={given}: file not found")
         return path
     own = run_dir() / "checkpoints" / name
-    return own if own.is_file() else find_newest(search_roots(output_root), name)
+    if resuming and own.is_file():
+        return own
+    return find_newest(search_roots(output_root), name)
 
 
 def trained_model(cfg: DictConfig, device_name: str) -> tuple[Any, dict[str, Any], Path, Any]:

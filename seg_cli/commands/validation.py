@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -20,8 +19,6 @@ from seg_cli.commands.common import to_plain
 from seg_cli.errors import ConfigError
 from seg_cli.metrics.names import BEST_METRICS
 from seg_cli.values import as_list, scale_range, size_pair
-
-log = logging.getLogger("seg.train")
 
 MIN_CROP = 16  # below this the 8x/16x/32x down-sampling models have nothing left to classify
 

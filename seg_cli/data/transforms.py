@@ -53,7 +53,7 @@ class SegmentationPresetTrain:
     def __init__(
         self,
         base_size: int,
-        crop_size: int,
+        crop_size: int | tuple[int, int],  # a square side or (height, width)
         hflip_prob: float = 0.5,
         ignore_index: int = 255,
         scale_range: Sequence[float] = (0.5, 2.0),
