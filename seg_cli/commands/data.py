@@ -43,6 +43,7 @@ class SplitStats:
     heights: list[int] = field(default_factory=list)
     widths: list[int] = field(default_factory=list)
     pixels: Any = None  # int64 tensor (256,): pixels per label value
+    raw_values: set[int] = field(default_factory=set)  # values stored in the mask files, before any mapping
 
     def size_range(self) -> str:
         if not self.heights:
@@ -69,8 +70,10 @@ def check_split(dataset_cfg: dict[str, Any], split: str, problems: list[str]):
     log.info("checking %d %s samples", len(dataset), split)
     for index in tqdm(range(len(dataset)), desc=split, disable=not sys.stderr.isatty(), leave=False):
         try:
-            # load_pair plus the checks training applies (sizes agree, labels in range, 0/255 binary masks)
-            image, mask = dataset.checked_pair(index)
+            image, raw = dataset.load_pair(index)
+            stats.raw_values.update(int(v) for v in torch.unique(raw))
+            # the label convention and the checks training applies (sizes agree, labels in range, 0/255 masks)
+            image, mask = dataset.check_loaded(index, image, raw)
         except DataError as exc:
             name, message = dataset.sample_name(index), one_line(exc)
             problems.append(f"[{split}] {message if name in message else f'{name}: {message}'}")
@@ -83,7 +86,7 @@ def check_split(dataset_cfg: dict[str, Any], split: str, problems: list[str]):
 
 
 def print_check_report(title: str, stats: list[SplitStats], names: list[str], ignore_index: int,
-                       problems: list[str]) -> None:
+                       problems: list[str], mapped: bool) -> None:
     print(title)
     print(f"  {'split':<8}{'samples':>9}{'ok':>9}  image sizes")
     for s in stats:
@@ -97,9 +100,22 @@ def print_check_report(title: str, stats: list[SplitStats], names: list[str], ig
         note = "  absent" if value < len(names) and total[value] == 0 else ""
         counts = "".join(f"{int(s.pixels[value]):>14,}" for s in stats)
         print(f"  {value:>5}  {name:<20}{counts}{100 * int(total[value]) / all_pixels:>7.2f}%{note}")
+    print_stored_values(set().union(*(s.raw_values for s in stats)), len(names), ignore_index, mapped)
     print(f"problems ({len(problems)}):" if problems else "no problems found")
     for problem in problems:
         print(f"  {problem}")
+
+
+def print_stored_values(values: set[int], label_count: int, ignore_index: int, mapped: bool) -> None:
+    """The values the mask files store (before label_map / reduce_zero_label), and, unless the dataset maps
+    them already, the convention they look like with the keys to set."""
+    from seg_cli.data.labels import suggest_convention
+
+    shown = sorted(values)
+    listed = ", ".join(map(str, shown[:40])) + (f", ... ({len(shown)} distinct)" if len(shown) > 40 else "")
+    print(f"stored mask values (before any label mapping): {listed or '-'}")
+    for hint in [] if mapped else suggest_convention(values, label_count, ignore_index):
+        print(f"  looks like {hint}")
 
 
 def run_check(cfg: DictConfig, dataset_cfg: dict[str, Any], name: str, title: str) -> int:
@@ -108,7 +124,8 @@ def run_check(cfg: DictConfig, dataset_cfg: dict[str, Any], name: str, title: st
     built = next((ds for _, ds in results if ds is not None), None)
     labels = built.label_count if built else dataset_cfg.get("num_classes", 0)
     names = built.class_names if built else [f"class_{i}" for i in range(labels)]
-    print_check_report(title, [s for s, _ in results], names, dataset_cfg.get("ignore_index", 255), problems)
+    print_check_report(title, [s for s, _ in results], names, dataset_cfg.get("ignore_index", 255), problems,
+                       mapped=built is not None and built.labels.maps_values)
     if problems:
         raise DataError(f"{len(problems)} problem(s) found in dataset {name} (listed above)")
     return 0

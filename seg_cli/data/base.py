@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 
 from seg_cli.data.cache import SampleCache
 from seg_cli.data.io import check_labels
+from seg_cli.data.labels import LabelConvention
 from seg_cli.errors import DataError
 
 PairTransform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -65,6 +66,12 @@ class SegmentationDataset(Dataset):
         # (holds_0_255); a subclass that maps its own masks settles it at start-up (FolderSegmentation).
         self._zero_255_masks: bool | None = None
         self.cache: SampleCache | None = None  # set for training (data.cache_mib): decoded pairs kept in RAM
+        # dataset.palette / label_map / reduce_zero_label, set by seg_cli.data.build.build_dataset
+        self.labels = LabelConvention(ignore_index=ignore_index)
+
+    def read_mask_file(self, path) -> torch.Tensor:
+        """A mask file as stored values (colour masks decoded with dataset.palette): what load_pair uses."""
+        return self.labels.read(path)
 
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Image as uint8 (3, H, W) and mask as uint8 (H, W), before transforms."""
@@ -88,15 +95,19 @@ class SegmentationDataset(Dataset):
         return self._skipped.value
 
     def checked_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """`load_pair` plus the checks every sample must pass."""
-        image, mask = self.load_pair(index)
+        """`load_pair` plus the label convention and the checks every sample must pass."""
+        return self.check_loaded(index, *self.load_pair(index))
+
+    def check_loaded(self, index: int, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A loaded pair with its stored mask values turned into checked uint8 class indices."""
         if tuple(image.shape[-2:]) != tuple(mask.shape):
             raise DataError(f"{self.sample_name(index)}: image is {tuple(image.shape[-2:])} "
                             f"but its mask is {tuple(mask.shape)}")
-        if self.label_count == 2 and self.ignore_index == 255:
+        mask = self.labels.apply(mask)
+        if self.label_count == 2 and self.ignore_index == 255 and not self.labels.maps_values:
             mask = self._map_binary_255(mask, index)
         check_labels(mask, self.label_count, self.ignore_index, self.sample_name(index))
-        return image, mask
+        return image, mask.to(torch.uint8)
 
     def _map_binary_255(self, mask: torch.Tensor, index: int) -> torch.Tensor:
         """0/255 masks in a two-label dataset mean background/foreground, not background/ignore.

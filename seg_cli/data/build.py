@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from seg_cli.choices import RESIZE_MODES
 from seg_cli.data.base import SegmentationDataset
+from seg_cli.data.labels import LabelConvention
 from seg_cli.data.samplers import ShapeBatchSampler, ShardSampler, TrainSampler
 from seg_cli.data.transforms import SegmentationPresetEval, SegmentationPresetTrain
 from seg_cli.errors import ConfigError
@@ -19,12 +20,15 @@ from seg_cli.values import scale_range, size_pair
 
 # Keys of a dataset config that configure the transforms rather than the dataset class.
 TRANSFORM_KEYS = ("base_size", "crop_size", "hflip_prob", "scale_range", "resize")
+# Keys of the label convention every dataset follows (seg_cli.data.labels).
+LABEL_KEYS = ("label_map", "reduce_zero_label", "palette")
 
 
 def build_dataset(cfg: dict[str, Any], split: str, train: bool, resize_mask: bool = False) -> SegmentationDataset:
     """Instantiate the dataset class named by `_target_` with the transforms for `split`."""
     target, kwargs = split_target(cfg)
     t = {k: kwargs.pop(k) for k in TRANSFORM_KEYS if k in kwargs}
+    labels = {k: kwargs.pop(k) for k in LABEL_KEYS if k in kwargs}
     if train:
         transforms = SegmentationPresetTrain(
             base_size=t["base_size"], crop_size=size_pair("dataset.crop_size", t["crop_size"]),
@@ -34,7 +38,9 @@ def build_dataset(cfg: dict[str, Any], split: str, train: bool, resize_mask: boo
         )
     else:
         transforms = build_eval_transform(t, resize_mask)
-    return call_with_config(target, "dataset", split=split, transforms=transforms, **kwargs)
+    dataset = call_with_config(target, "dataset", split=split, transforms=transforms, **kwargs)
+    dataset.labels = LabelConvention(**labels, ignore_index=dataset.ignore_index, label_count=dataset.label_count)
+    return dataset
 
 
 def build_eval_transform(cfg: dict[str, Any], resize_mask: bool = False) -> SegmentationPresetEval:

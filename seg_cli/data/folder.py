@@ -7,12 +7,11 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 
 from seg_cli.data.base import PairTransform, holds_0_255, labels_from_0_255
 from seg_cli.data.io import IMAGE_SUFFIXES, load_mask
+from seg_cli.data.labels import LabelConvention, is_colour_image
 from seg_cli.data.paired import PairedFiles, pair_by_stem
 from seg_cli.errors import ConfigError, DataError
 
@@ -60,9 +59,8 @@ class FolderSegmentation(PairedFiles):
                              image_extensions, mask_extensions)
         ids = select_split(list(pairs), split, base, train_list, val_list, val_fraction, split_seed)
         self.pairs = [pairs[i] for i in ids]
-        self.palette = [tuple(int(c) for c in colour) for colour in palette] if palette else None
-        if self.palette is not None and len(self.palette) < self.label_count:
-            raise ConfigError(f"dataset.palette has {len(self.palette)} colours for {self.label_count} labels")
+        if palette:  # build_dataset sets the convention of every dataset; this is for direct construction
+            self.labels = LabelConvention(palette=palette, ignore_index=ignore_index, label_count=self.label_count)
         self.binary_255 = self._settle_0_255([m for _, m in pairs.values()], base / masks_dir)
 
     def _settle_0_255(self, masks: list[Path], folder: Path) -> bool:
@@ -79,9 +77,7 @@ class FolderSegmentation(PairedFiles):
         return verdict is True
 
     def read_mask(self, path: Path) -> torch.Tensor:
-        if self.palette is not None and _is_colour(path):
-            return decode_colours(path, self.palette)
-        mask = load_mask(path)
+        mask = self.read_mask_file(path)
         if self.binary_255:
             if bool(((mask != 0) & (mask != 255)).any()):
                 values = sorted(int(v) for v in mask.unique() if v not in (0, 255))[:10]
@@ -136,31 +132,9 @@ def probe_0_255(masks: list[Path]) -> bool | None:
     None when none of them can tell (all background): the lazy check of SegmentationDataset then decides.
     """
     for path in masks[:PROBE_MASKS]:
-        if _is_colour(path):
+        if is_colour_image(path):
             return False
         verdict = holds_0_255(load_mask(path))
         if verdict is not None:
             return verdict
     return None
-
-
-def _is_colour(path: Path) -> bool:
-    try:
-        with Image.open(path) as img:
-            return img.mode in ("RGB", "RGBA")
-    except (OSError, ValueError, SyntaxError):
-        return False  # load_mask reports the unreadable file
-
-
-def decode_colours(path: Path, palette: Sequence[tuple[int, ...]]) -> torch.Tensor:
-    """An RGB colour mask as class indices: colour palette[i] -> i; any other colour is an error."""
-    with Image.open(path) as img:
-        rgb = np.asarray(img.convert("RGB"), dtype=np.int64)
-    codes = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
-    mask = np.full(codes.shape, -1, dtype=np.int64)
-    for index, (r, g, b) in enumerate(palette):
-        mask[codes == (r << 16 | g << 8 | b)] = index
-    if (mask < 0).any():
-        stray = [((c >> 16) & 255, (c >> 8) & 255, c & 255) for c in np.unique(codes[mask < 0])[:5].tolist()]
-        raise DataError(f"mask {path} has colours {stray} that are not in dataset.palette")
-    return torch.from_numpy(mask.astype(np.uint8))

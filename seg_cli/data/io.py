@@ -107,7 +107,8 @@ def _header_orientation(img: Image.Image) -> int:
 
 
 def load_mask(path: str | Path) -> torch.Tensor:
-    """A label mask as a uint8 tensor of shape (H, W): palette indices or grey values, never RGB."""
+    """A label mask as a tensor of shape (H, W): palette indices or grey values, never RGB; uint8, or int32
+    for a 16-bit PNG with values above 255 (a label map or the class check deals with them)."""
     try:
         with Image.open(path) as img:
             if img.mode not in ("P", "L", "1", "I", "I;16"):
@@ -122,7 +123,7 @@ def load_mask(path: str | Path) -> torch.Tensor:
     except Exception as exc:  # corrupt or truncated file
         raise DataError(f"cannot read mask {path}: {type(exc).__name__}: {exc}") from None
     if array.max(initial=0) > 255:
-        raise DataError(f"mask {path} has values above 255 (max {int(array.max())}); labels must fit in 8 bits")
+        return torch.from_numpy(array.astype(np.int32))
     return torch.from_numpy(array.astype(np.uint8))
 
 

@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from seg_cli.choices import TASKS
 from seg_cli.data.base import PairTransform, SegmentationDataset
-from seg_cli.data.io import image_size, load_image, load_mask
+from seg_cli.data.io import image_size, load_image
 from seg_cli.errors import ConfigError, DataError
 
 
@@ -119,7 +119,7 @@ class PairedFiles(SegmentationDataset):
         return image_size(self.pairs[index][0])
 
     def read_mask(self, path: Path) -> torch.Tensor:
-        return load_mask(path)
+        return self.read_mask_file(path)
 
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image_path, mask_path = self.pairs[index]

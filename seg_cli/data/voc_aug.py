@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from seg_cli.data.base import PairTransform, SegmentationDataset
-from seg_cli.data.io import image_size, load_image, load_mask
+from seg_cli.data.io import image_size, load_image
 from seg_cli.data.voc import find_voc_dir
 from seg_cli.errors import DataError
 
@@ -74,7 +74,7 @@ class VOCAugSegmentation(SegmentationDataset):
 
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image = load_image(self.image_path(index))
-        mask = load_mask(self.mask_paths[index])
+        mask = self.read_mask_file(self.mask_paths[index])
         if image.shape[-2:] != mask.shape:
             raise DataError(
                 f"image {self.ids[index]}.jpg is {tuple(image.shape[-2:])} but its mask is {tuple(mask.shape)}"

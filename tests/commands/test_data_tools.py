@@ -1,5 +1,6 @@
 """`seg data check|download|show` on the synthetic set and on VOC fixtures; offline downloads."""
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -85,3 +86,22 @@ def test_show_writes_a_grid_of_images_and_masks(tmp_path):
     assert f"to {out}" in result.stdout and "1 circle (128, 0, 0)" in result.stdout
     # 3 samples in rows of 2, each sample an image tile and a mask tile of 32 x 32
     assert Image.open(out).size == (2 * 2 * 32, 2 * 32)
+
+
+def test_check_reports_stored_values_and_the_convention_they_look_like(tmp_path):
+    """Masks with 0 = unlabelled and classes 1..21: check names reduce_zero_label, and passes with it."""
+    voc = write_voc(tmp_path / "data")
+    for path in (voc / "VOC2012" / "SegmentationClass").glob("*.png"):
+        mask = np.asarray(Image.open(path)).copy()
+        mask[mask == 255] = 0
+        mask[mask > 0] += 1
+        mask[0, 0] = 21
+        Image.fromarray(mask).save(path)
+    result = run_seg("data", "check", "dataset=voc", f"dataset.root={voc}", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "stored mask values (before any label mapping): 0, 2, 3, 4, 5, 6, 7, 8, 21" in result.stdout
+    assert "looks like 0 as 'unlabelled' with classes 1..N: set dataset.reduce_zero_label=true" in result.stdout
+    fixed = run_seg("data", "check", "dataset=voc", f"dataset.root={voc}", "dataset.reduce_zero_label=true",
+                    cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stdout[-2000:]
+    assert "looks like" not in fixed.stdout and "no problems found" in fixed.stdout
