@@ -14,14 +14,14 @@ MOVED_TARGETS: dict[str, tuple[str, dict[str, Any]]] = {
     # DUTS and HK became configs of one split-folder class; the folders the old classes knew are frozen here
     "seg_cli.data.duts.DUTSSaliency": ("seg_cli.data.paired.PairedFolders", {
         "name": "DUTS", "split_dirs": {"train": "DUTS-TR", "val": "DUTS-TE", "test": "DUTS-TE"},
-        "images_dir": "{split_dir}-Image", "masks_dir": "{split_dir}-Mask",
+        "images_dir": "{split_dir}/{split_dir}-Image", "masks_dir": "{split_dir}/{split_dir}-Mask",
         "image_extensions": [".jpg", ".jpeg", ".png"], "mask_extensions": [".png"],
         "layout": "<root>/DUTS-TR/{DUTS-TR-Image/*.jpg, DUTS-TR-Mask/*.png} and "
                   "<root>/DUTS-TE/{DUTS-TE-Image, DUTS-TE-Mask}",
     }),
     "seg_cli.data.hk.HKPortraits": ("seg_cli.data.paired.PairedFolders", {
         "name": "HK", "split_dirs": {"train": "training/", "val": "testing/", "test": "testing/"},
-        "images_dir": "", "masks_dir": "", "mask_suffix": "_matte",
+        "images_dir": "{split_dir}", "masks_dir": "{split_dir}", "mask_suffix": "_matte",
         "image_extensions": [".png", ".jpg", ".jpeg"], "mask_extensions": [".png"],
         "layout": "<root>/training/{NNNNN.png, NNNNN_matte.png} and <root>/testing/{NNNNN.png, NNNNN_matte.png}",
     }),

@@ -22,8 +22,10 @@ from seg_cli.errors import ConfigError, DataError
 def pair_by_stem(
     images_dir: Path, masks_dir: Path, image_suffix: str = "", mask_suffix: str = "",
     image_extensions: Sequence[str] = (".jpg", ".jpeg", ".png"), mask_extensions: Sequence[str] = (".png",),
+    recursive: bool = False,
 ) -> dict[str, tuple[Path, Path]]:
-    """{id: (image, mask)} for `<id><image_suffix>.<ext>` and `<id><mask_suffix>.<ext>`, sorted by id.
+    """{id: (image, mask)} for `<id><image_suffix>.<ext>` and `<id><mask_suffix>.<ext>`, sorted by id
+    (with `recursive`, files in sub-folders too, the id then including the sub-folder path).
 
     An image without a mask or a mask without an image is an error naming the first few of each.
     """
@@ -32,9 +34,9 @@ def pair_by_stem(
             raise DataError(f"{name} folder not found: {folder}")
     if images_dir == masks_dir and image_suffix == mask_suffix:
         raise ConfigError(f"images and masks share the folder {images_dir}: give the masks a suffix, e.g. _mask")
-    masks = _files_by_id(masks_dir, mask_suffix, mask_extensions, set())
+    masks = _files_by_id(masks_dir, mask_suffix, mask_extensions, set(), recursive)
     images = _files_by_id(images_dir, image_suffix, image_extensions,
-                          skip=set(masks.values()) if images_dir == masks_dir else set())
+                          set(masks.values()) if images_dir == masks_dir else set(), recursive)
     if not images:
         raise DataError(f"no images *{image_suffix}{{{', '.join(image_extensions)}}} in {images_dir}")
     lonely_images = sorted(set(images) - set(masks))
@@ -49,13 +51,14 @@ def pair_by_stem(
     return {key: (images[key], masks[key]) for key in sorted(images)}
 
 
-def _files_by_id(folder: Path, suffix: str, extensions: Sequence[str], skip: set[Path]) -> dict[str, Path]:
+def _files_by_id(folder: Path, suffix: str, extensions: Sequence[str], skip: set[Path],
+                 recursive: bool = False) -> dict[str, Path]:
     found: dict[str, Path] = {}
     wanted = {e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions}
-    for path in sorted(folder.iterdir()):
+    for path in sorted(folder.rglob("*") if recursive else folder.iterdir()):
         if path in skip or path.suffix.lower() not in wanted or not path.stem.endswith(suffix) or not path.is_file():
             continue
-        key = path.stem[: len(path.stem) - len(suffix)]
+        key = str(path.relative_to(folder).with_name(path.stem[: len(path.stem) - len(suffix)]))
         if key in found:
             raise DataError(f"two files for one id {key!r}: {found[key].name} and {path.name} in {folder}")
         found[key] = path
@@ -132,13 +135,16 @@ class PairedFiles(SegmentationDataset):
 
 
 class PairedFolders(PairedFiles):
-    """One folder per split under `root`, pairing images with grey-level masks or mattes (0..255) by name;
-    foreground where the mask exceeds `threshold`.
+    """Images paired with masks by name in per-split folders under `root`: the layout of most benchmarks
+    (DUTS, HK, ADE20K, CamVid, COCO-Stuff, Cityscapes), each one YAML of keys.
 
-    `split_dirs` maps each split to its folder (as shown in messages; a trailing "/" is kept there).
-    `images_dir` / `masks_dir` lie inside it ("": the split folder itself) and may name it as
-    `{split_dir}`, e.g. DUTS's `{split_dir}-Image`. `layout` describes the whole tree for the error
-    raised when a split folder is missing; `name` names the dataset in messages.
+    `split_dirs` maps each split to its folder name (shown in messages as written; a trailing "/" is kept
+    there). `images_dir` / `masks_dir` are paths under `root` in which `{split_dir}` stands for it, e.g.
+    DUTS's `{split_dir}/{split_dir}-Image` or ADE20K's `images/{split_dir}`; `image_suffix` /
+    `mask_suffix` may name it too. `recursive` pairs files in sub-folders (Cityscapes' cities) by their
+    path. Masks are grey levels thresholded at `threshold` (saliency, mattes), or with `threshold: null`
+    class indices as stored (then the dataset's label_map applies). `layout` describes the whole tree for
+    the error raised when a split's images are missing; `name` names the dataset in messages.
     """
 
     def __init__(
@@ -146,15 +152,16 @@ class PairedFolders(PairedFiles):
         root: str,
         split: str,
         split_dirs: Mapping[str, str],
-        images_dir: str = "",
-        masks_dir: str = "",
+        images_dir: str = "{split_dir}",
+        masks_dir: str = "{split_dir}",
         image_suffix: str = "",
         mask_suffix: str = "",
         image_extensions: Sequence[str] = (".jpg", ".jpeg", ".png"),
         mask_extensions: Sequence[str] = (".png",),
+        recursive: bool = False,
         name: str = "the dataset",
         layout: str = "one folder per split",
-        threshold: int = 127,
+        threshold: int | None = 127,
         num_classes: int = 1,
         class_names: Sequence[str] | None = ("background", "foreground"),
         ignore_index: int = 255,
@@ -165,17 +172,18 @@ class PairedFolders(PairedFiles):
         if split not in split_dirs:
             raise DataError(f"{name} has the splits {describe_splits(split_dirs)}, not {split!r}")
         shown = split_dirs[split]
-        folder = shown.rstrip("/")
-        split_dir = Path(root) / folder
-        if not split_dir.is_dir():
+        fill = {"split_dir": shown.rstrip("/")}
+        images = Path(root) / images_dir.format(**fill)
+        if not images.is_dir():
             raise DataError(f"no {shown} under dataset.root={root}: expected {layout}")
-        pairs = pair_by_stem(split_dir / images_dir.format(split_dir=folder),
-                             split_dir / masks_dir.format(split_dir=folder), image_suffix, mask_suffix,
-                             image_extensions, mask_extensions)
+        pairs = pair_by_stem(images, Path(root) / masks_dir.format(**fill), image_suffix.format(**fill),
+                             mask_suffix.format(**fill), image_extensions, mask_extensions, recursive)
         self.pairs = list(pairs.values())
         self.threshold = threshold
 
     def read_mask(self, path: Path) -> torch.Tensor:
+        if self.threshold is None:
+            return self.read_mask_file(path)
         return load_thresholded_mask(path, self.threshold)
 
 

@@ -120,3 +120,77 @@ def write_voc_aug(root: Path, n_train: int = 4, n_val: int = 3, n_sbd: int = 3) 
         Image.fromarray(label).save(aug / f"{name}.png")
     (voc / "ImageSets/Segmentation/train_aug.txt").write_text("\n".join(train_ids + sbd_ids) + "\n")
     return devkit
+
+
+def _stored_sample(index: int, size: tuple[int, int], values: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """An RGB image and a mask of stored values: background values[0], a block values[1 + index % (n-1)]
+    and a stripe of values[-1]; the image's colour follows the block, so a model can learn it."""
+    h, w = size
+    rng = np.random.default_rng(index)
+    mask = np.full((h, w), values[0], np.uint8)
+    block = values[1 + index % (len(values) - 2)]
+    mask[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4] = block
+    mask[:, :2] = values[-1]
+    image = rng.integers(0, 90, (h, w, 3), dtype=np.uint8)
+    image[mask == block] = (40 + 20 * (block % 8), 200, 30)
+    return image, mask
+
+
+def write_cityscapes(root: Path, n_train: int = 4, n_val: int = 2, size: tuple[int, int] = (32, 64)) -> Path:
+    """leftImg8bit/{train,val}/<city>/<city>_<seq>_<frame>_leftImg8bit.png with gtFine/... _gtFine_labelIds.png
+    (and the _color / _instanceIds files the release also has, which must be left alone); returns root.
+    Stored labelIds: 7 (road), 26 (car), 24 (person), 0 (unlabelled)."""
+    for split, count, city in (("train", n_train, "aachen"), ("val", n_val, "frankfurt")):
+        images, labels = root / "leftImg8bit" / split / city, root / "gtFine" / split / city
+        images.mkdir(parents=True, exist_ok=True)
+        labels.mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            stem = f"{city}_{i:06d}_000019"
+            image, mask = _stored_sample(i, size, [7, 26, 24, 0])
+            Image.fromarray(image).save(images / f"{stem}_leftImg8bit.png")
+            Image.fromarray(mask).save(labels / f"{stem}_gtFine_labelIds.png")
+            Image.fromarray(image).save(labels / f"{stem}_gtFine_color.png")
+            Image.fromarray(mask.astype(np.uint16) * 1000).save(labels / f"{stem}_gtFine_instanceIds.png")
+    return root
+
+
+def write_ade20k(root: Path, n_train: int = 4, n_val: int = 2, size: tuple[int, int] = (40, 48)) -> Path:
+    """ADEChallengeData2016/{images,annotations}/{training,validation}: stored 0 ("other"), 1, 3, 150;
+    returns the ADEChallengeData2016 folder."""
+    ade = root / "ADEChallengeData2016"
+    for split, count in (("training", n_train), ("validation", n_val)):
+        (ade / "images" / split).mkdir(parents=True, exist_ok=True)
+        (ade / "annotations" / split).mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            name = f"ADE_{'train' if split == 'training' else 'val'}_{i + 1:08d}"
+            image, mask = _stored_sample(i, size, [1, 3, 150, 0])
+            Image.fromarray(image).save(ade / "images" / split / f"{name}.jpg", quality=95)
+            Image.fromarray(mask).save(ade / "annotations" / split / f"{name}.png")
+    return ade
+
+
+def write_coco_stuff(root: Path, n_train: int = 4, n_val: int = 2, size: tuple[int, int] = (40, 48)) -> Path:
+    """images/{train2017,val2017}/*.jpg with stuffthingmaps_trainval2017/{train2017,val2017}/*.png holding
+    category id - 1: 0 (person), 12 (stop sign), 156 (sky-other), 255 (unlabelled); returns root."""
+    for split, count in (("train2017", n_train), ("val2017", n_val)):
+        (root / "images" / split).mkdir(parents=True, exist_ok=True)
+        (root / "stuffthingmaps_trainval2017" / split).mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            name = f"{i + 1:012d}"
+            image, mask = _stored_sample(i, size, [156, 0, 12, 255])
+            Image.fromarray(image).save(root / "images" / split / f"{name}.jpg", quality=95)
+            Image.fromarray(mask).save(root / "stuffthingmaps_trainval2017" / split / f"{name}.png")
+    return root
+
+
+def write_camvid(root: Path, n_train: int = 4, n_val: int = 2, size: tuple[int, int] = (36, 48)) -> Path:
+    """SegNet's CamVid: {train,val,test}/*.png with {train,val,test}annot/*.png (0..10, 11 = void); returns root."""
+    for split, count in (("train", n_train), ("val", n_val), ("test", n_val)):
+        (root / split).mkdir(parents=True, exist_ok=True)
+        (root / f"{split}annot").mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            name = f"0001TP_{i:06d}"
+            image, mask = _stored_sample(i, size, [3, 8, 9, 11])
+            Image.fromarray(image).save(root / split / f"{name}.png")
+            Image.fromarray(mask).save(root / f"{split}annot" / f"{name}.png")
+    return root

@@ -53,7 +53,8 @@ def test_split_names_and_sub_folder_template(tmp_path):
     assert describe_splits({"a": "x", "b": "y", "c": "z"}) == "a (x), b (y) and c (z)"
     root = write_duts(tmp_path)
     dirs = {"train": "DUTS-TR", "val": "DUTS-TE"}
-    ds = PairedFolders(str(root), "val", dirs, images_dir="{split_dir}-Image", masks_dir="{split_dir}-Mask")
+    ds = PairedFolders(str(root), "val", dirs, images_dir="{split_dir}/{split_dir}-Image",
+                       masks_dir="{split_dir}/{split_dir}-Mask")
     assert [p[1].parent.name for p in ds.pairs] == ["DUTS-TE-Mask"] * 3
     with pytest.raises(DataError, match=r"^DUTS has the splits train \(DUTS-TR\) and val \(DUTS-TE\), not 'test'$"):
         PairedFolders(str(root), "test", dirs, name="DUTS")

@@ -1,0 +1,32 @@
+"""Each benchmark dataset through the real CLI in its official layout: one epoch of train, then eval and predict."""
+
+import pytest
+
+from tests.data.fixtures import write_ade20k, write_camvid, write_cityscapes, write_coco_stuff
+from tests.helpers import read_metrics, run_dirs, run_seg
+
+TINY = ["train.epochs=1", "train.batch_size=2", "train.workers=0", "train.progress=false",
+        "dataset.base_size=32", "dataset.crop_size=32"]
+DATASETS = {"cityscapes": (write_cityscapes, "val"), "ade20k": (write_ade20k, "validation"),
+            "coco_stuff164k": (write_coco_stuff, "val2017"), "camvid": (write_camvid, "val")}
+
+
+@pytest.mark.parametrize("option", [
+    "cityscapes", "ade20k", pytest.param("coco_stuff164k", marks=pytest.mark.slow),
+    pytest.param("camvid", marks=pytest.mark.slow),
+])
+def test_train_eval_predict(tmp_path, option):
+    writer, _ = DATASETS[option]
+    root = writer(tmp_path / "data")
+    trained = run_seg("train", f"dataset={option}", f"dataset.root={root}", *TINY, cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    metrics = read_metrics(run_dirs(tmp_path)[-1])
+    assert metrics["epoch"] == 1 and len(metrics["per_class_iou"]) == {"cityscapes": 19, "ade20k": 150,
+                                                                        "coco_stuff164k": 171, "camvid": 11}[option]
+    assert run_seg("eval", "workers=0", cwd=tmp_path).returncode == 0
+    assert read_metrics(run_dirs(tmp_path, "eval")[-1])["pixels"] == metrics["pixels"] > 0
+    images = sorted(p for p in root.rglob("*") if p.suffix in (".jpg", ".png") and "leftImg8bit" in str(p)
+                    or p.suffix == ".jpg" or (option == "camvid" and p.parent.name == "val"))
+    predicted = run_seg("predict", str(images[0]), f"out={tmp_path / 'pred'}", "save=[mask,color]", cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    assert sorted(p.suffix for p in (tmp_path / "pred").iterdir()) == [".png", ".png"]
