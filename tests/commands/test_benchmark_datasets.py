@@ -30,3 +30,20 @@ def test_train_eval_predict(tmp_path, option):
     predicted = run_seg("predict", str(images[0]), f"out={tmp_path / 'pred'}", "save=[mask,color]", cwd=tmp_path)
     assert predicted.returncode == 0, predicted.stderr[-3000:]
     assert sorted(p.suffix for p in (tmp_path / "pred").iterdir()) == [".png", ".png"]
+
+
+def test_drive_unet_preset_trains_evaluates_and_predicts(tmp_path):
+    from tests.data.fixtures import write_drive
+
+    root = write_drive(tmp_path / "data")
+    trained = run_seg("train", "experiment=drive_unet", f"dataset.root={root}", "model.base_channels=4",
+                      "model.depth=2", "train.eval_every=1", *TINY, cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    metrics = read_metrics(run_dirs(tmp_path)[-1])
+    assert set(metrics["per_class_iou"]) == {"background", "vessel"}
+    assert metrics["pixels"] == 2 * 36 * (40 - 4)  # the field of view of the two test images only
+    assert run_seg("eval", "workers=0", cwd=tmp_path).returncode == 0
+    image = root / "test" / "images" / "01_test.tif"
+    predicted = run_seg("predict", str(image), f"out={tmp_path / 'pred'}", "save=mask", cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    assert (tmp_path / "pred" / "01_test.png").is_file()

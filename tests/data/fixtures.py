@@ -194,3 +194,20 @@ def write_camvid(root: Path, n_train: int = 4, n_val: int = 2, size: tuple[int, 
             Image.fromarray(image).save(root / split / f"{name}.png")
             Image.fromarray(mask).save(root / f"{split}annot" / f"{name}.png")
     return root
+
+
+def write_drive(root: Path, n_train: int = 4, n_val: int = 2, size: tuple[int, int] = (36, 40)) -> Path:
+    """DRIVE/{training,test}/{images/NN_<split>.tif, 1st_manual/NN_manual1.gif, mask/NN_<split>_mask.gif}:
+    vessels 0/255, a field of view that leaves out the first 4 columns; returns DRIVE."""
+    drive = root / "DRIVE"
+    for split, count, first in (("training", n_train, 21), ("test", n_val, 1)):
+        for sub in ("images", "1st_manual", "mask"):
+            (drive / split / sub).mkdir(parents=True, exist_ok=True)
+        for i in range(first, first + count):
+            image, grey = _sample(i, size)
+            view = np.full(size, 255, np.uint8)
+            view[:, :4] = 0
+            Image.fromarray(image).save(drive / split / "images" / f"{i:02d}_{split}.tif")
+            Image.fromarray(grey).save(drive / split / "1st_manual" / f"{i:02d}_manual1.gif")
+            Image.fromarray(view).save(drive / split / "mask" / f"{i:02d}_{split}_mask.gif")
+    return drive

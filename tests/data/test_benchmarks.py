@@ -71,3 +71,14 @@ def test_a_value_outside_the_map_names_the_file(tmp_path):
     Image.fromarray(mask).save(path)
     with pytest.raises(DataError, match=rf"{path.name} has label values \[40\] outside \[0, 11\)"):
         untransformed("camvid", root, "train")[0]
+
+
+def test_drive_ignores_pixels_outside_the_field_of_view(tmp_path):
+    from tests.data.fixtures import write_drive
+
+    root = write_drive(tmp_path)
+    train, val = untransformed("drive", root, "train"), untransformed("drive", root, "val")
+    assert (len(train), len(val)) == (4, 2)
+    image, mask = train[0]
+    assert image.shape[0] == 3 and classes(mask[:, :4]) == {IGNORE} and classes(mask[:, 4:]) == {0, 1}
+    assert train.sample_name(0).endswith("training/1st_manual/21_manual1.gif")

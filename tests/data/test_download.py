@@ -46,3 +46,22 @@ def test_offline_failure_names_every_archive_and_where_to_unpack_it(tmp_path):
 def test_what_is_there_is_not_fetched(tmp_path):
     write_voc(tmp_path)
     assert download_dataset("voc", tmp_path, mirror="http://127.0.0.1:9", timeout=5) == []
+
+
+def test_registration_only_sets_say_where_to_get_them_and_the_tree(tmp_path):
+    with pytest.raises(DataError) as error:
+        download_dataset("cityscapes", tmp_path)
+    message = str(error.value)
+    assert "https://www.cityscapes-dataset.com/downloads/" in message and "\n" not in message
+    assert f"{tmp_path}/leftImg8bit/{{train,val}}/<city>/" in message and "dataset=cityscapes" in message
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_the_new_public_sets_unpack_into_their_dataset_layout(tmp_path):
+    from tests.data.fixtures import untransformed, write_ade20k, write_coco_stuff
+
+    write_ade20k(tmp_path / "a")
+    write_coco_stuff(tmp_path / "c")
+    assert download_dataset("ade20k", tmp_path / "a", mirror="http://127.0.0.1:9", timeout=5) == []
+    assert download_dataset("coco_stuff164k", tmp_path / "c", mirror="http://127.0.0.1:9", timeout=5) == []
+    assert len(untransformed("ade20k", tmp_path / "a" / "ADEChallengeData2016", "train")) == 4
