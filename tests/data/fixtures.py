@@ -211,3 +211,29 @@ def write_drive(root: Path, n_train: int = 4, n_val: int = 2, size: tuple[int, i
             Image.fromarray(grey).save(drive / split / "1st_manual" / f"{i:02d}_manual1.gif")
             Image.fromarray(view).save(drive / split / "mask" / f"{i:02d}_{split}_mask.gif")
     return drive
+
+
+def write_sbd_release(root: Path, n_train: int = 4, n_val: int = 3, n_sbd: int = 3) -> Path:
+    """A write_voc() tree beside SBD's own release, benchmark_RELEASE/dataset/{img, cls/*.mat, train.txt,
+    val.txt}, with .mat files as SBD writes them (GTcls.Segmentation); one VOC val id is in SBD too (it must
+    stay out of train); returns root."""
+    from scipy.io import savemat
+
+    devkit = write_voc(root, n_train=n_train, n_val=n_val)
+    voc = devkit / "VOC2012"
+    sbd = root / "benchmark_RELEASE" / "dataset"
+    (sbd / "cls").mkdir(parents=True)
+    (sbd / "img").mkdir()
+    val_ids = (voc / "ImageSets/Segmentation/val.txt").read_text().split()
+    sbd_ids = [f"2008_{i:06d}" for i in range(n_sbd)]
+    for i, name in enumerate(sbd_ids):
+        image, grey = _sample(i, (40, 52))
+        label = (grey > 127).astype(np.uint8) * (15 + i)
+        Image.fromarray(image).save(voc / "JPEGImages" / f"{name}.jpg", quality=95)
+        Image.fromarray(image).save(sbd / "img" / f"{name}.jpg", quality=95)
+        gt = np.zeros((1,), dtype=[("Segmentation", object), ("Boundaries", object), ("CategoriesPresent", object)])
+        gt[0] = (label, np.zeros((1, 1), object), np.unique(label[label > 0]).astype(np.uint8))
+        savemat(sbd / "cls" / f"{name}.mat", {"GTcls": gt})
+    (sbd / "train.txt").write_text("\n".join(sbd_ids[:-1]) + "\n")
+    (sbd / "val.txt").write_text("\n".join([sbd_ids[-1], val_ids[0]]) + "\n")
+    return root

@@ -47,3 +47,16 @@ def test_id_without_mask_is_named(tmp_path):
     (voc / "ImageSets/Segmentation/train_aug.txt").write_text("2008_000000\n2011_999999\n")
     with pytest.raises(DataError, match=r"1 id\(s\) of train_aug.txt have no mask .* e.g. \['2011_999999'\]"):
         VOCAugSegmentation(str(devkit), "train")
+
+
+def test_sbd_release_with_its_mat_masks(tmp_path):
+    from tests.data.fixtures import untransformed, write_sbd_release
+
+    root = write_sbd_release(tmp_path)
+    train = untransformed("voc_aug", root, "train")
+    voc_train = (tmp_path / "VOCdevkit/VOC2012/ImageSets/Segmentation/train.txt").read_text().split()
+    assert train.ids == sorted(voc_train + ["2008_000000", "2008_000001", "2008_000002"])  # VOC val left out
+    sbd_index = train.ids.index("2008_000001")
+    assert str(train.mask_paths[sbd_index]).endswith("benchmark_RELEASE/dataset/cls/2008_000001.mat")
+    assert set(train[sbd_index][1].unique().tolist()) == {0, 16}
+    assert len(untransformed("voc_aug", root, "val")) == 3
