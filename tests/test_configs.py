@@ -82,3 +82,15 @@ def test_u2net_preset_matches_the_issue_recipe():
     assert cfg.train.norm_bias_weight_decay == 0.0 and cfg.scheduler.warmup_epochs == 1
     assert cfg.scheduler._target_.endswith("cosine_lr") and cfg.train.best_metric == "max_f"
     assert (cfg.dataset.resize, cfg.dataset.base_size, cfg.dataset.crop_size) == ("square", 320, 288)
+
+
+@pytest.mark.parametrize("option,images,global_batch,crop", [
+    ("cityscapes_deeplabv3plus_resnet50", 2975, 8, [512, 1024]), ("ade20k_deeplabv3plus_resnet50", 20210, 16, 512)])
+def test_benchmark_presets_follow_mmsegmentations_80k_recipes(option, images, global_batch, crop):
+    cfg = compose_train(f"experiment={option}", "dataset.root=/x")
+    assert cfg.model.output_stride == 8 and cfg.model.pretrained_backbone
+    assert (cfg.optimizer.lr, cfg.optimizer.weight_decay, cfg.scheduler.warmup_epochs) == (0.01, 5.0e-4, 0)
+    assert cfg.dataset.crop_size == crop and list(cfg.dataset.scale_range) == [0.5, 2.0]
+    assert cfg.train.batch_size * 4 == global_batch
+    iterations = cfg.train.epochs * (images // global_batch)
+    assert 0.98 * 80_000 < iterations < 1.02 * 80_000
