@@ -62,17 +62,17 @@ def predict_ms(model, config: dict[str, Any], device, images: int, repeats: int,
     dataset = build_dataset(config["dataset"], "val", train=False)
     for i in range(min(images, len(dataset))):
         Image.fromarray(dataset.load_pair(i)[0].permute(1, 2, 0).numpy()).save(folder / f"{i:03d}.jpg", quality=90)
-    starts, load_rgb, best = [], seg_cli.data.io.load_rgb, float("inf")
+    starts, load_image, best = [], seg_cli.data.io.load_image, float("inf")
 
     def timed_load(*a, **kw):
         starts.append(time.perf_counter())
-        return load_rgb(*a, **kw)
+        return load_image(*a, **kw)
 
     argv = ["predict", str(folder), f"ckpt={ckpt}", f"out={work / 'masks'}", f"device={device}",
             f"hydra.run.dir={work / 'predict'}"]
     for _ in range(max(1, repeats)):
         starts.clear()
-        with mock.patch.object(seg_cli.data.io, "load_rgb", timed_load), mock.patch.object(sys, "argv", sys.argv), \
+        with mock.patch.object(seg_cli.data.io, "load_image", timed_load), mock.patch.object(sys, "argv", sys.argv), \
                 contextlib.redirect_stdout(io.StringIO()):
             cli.main(argv)
         if torch.device(device).type == "cuda":

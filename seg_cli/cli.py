@@ -16,9 +16,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("seg_cli.commands.predict", "write masks and overlays for image files and folders"),
     "export": ("seg_cli.commands.export", "export a checkpoint to ONNX or TorchScript and check it against PyTorch"),
     "info": ("seg_cli.commands.info", "parameter count and FLOPs of a model at a given input size"),
-    "data": ("seg_cli.commands.data", "check, download or preview a dataset: seg data check|download|show"),
+    "data": ("seg_cli.commands.data", "dataset tools: seg data check|download|show|stats"),
 }
-DATA_ACTIONS = ("check", "download", "show")
+DATA_ACTIONS = ("check", "download", "show", "stats")
 
 # Hydra flags that take a value; everything else starting with '-' is a bare switch.
 _FLAGS_WITH_VALUE = {
@@ -36,7 +36,7 @@ def usage() -> str:
         "Each command is a Hydra app: `seg train --help` shows its config groups and options,",
         "`seg train --cfg job` prints the composed config, `seg train -m optimizer.lr=0.01,0.02` sweeps.",
         "`seg predict IMG|DIR ...` takes image files and folders as positional arguments.",
-        "`seg data check|show dataset=NAME` and `seg data download voc|voc_aug|duts` take words first.",
+        "`seg data check|show|stats dataset=NAME` and `seg data download voc|voc_aug|duts` take words first.",
     ]
     return "\n".join(lines)
 

@@ -1,4 +1,4 @@
-"""`seg data check|download|show`: look at a dataset before training on it."""
+"""`seg data check|download|show|stats`: look at a dataset before training on it."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from seg_cli.values import as_list
 log = logging.getLogger("seg.data")
 schema.register()
 
-ACTIONS = ("check", "download", "show")
+ACTIONS = ("check", "download", "show", "stats")
 
 
 @dataclass
@@ -135,6 +135,7 @@ def write_grid(dataset, n: int, columns: int, cell: int):
     """Samples spread evenly over `dataset`, each as [image | coloured mask]; returns (image, indices, failures)."""
     from PIL import Image
 
+    from seg_cli.data.bands import rgb_view
     from seg_cli.data.palette import palette_image
 
     n = min(n, len(dataset))
@@ -149,8 +150,9 @@ def write_grid(dataset, n: int, columns: int, cell: int):
             failures.append(one_line(exc))
             continue
         x, y = (k % columns) * 2 * cell, (k // columns) * cell
-        paste_fitted(grid, Image.fromarray(image.permute(1, 2, 0).numpy()), x, y, cell, Image.BILINEAR)
-        paste_fitted(grid, palette_image(mask.numpy()).convert("RGB"), x + cell, y, cell, Image.NEAREST)
+        paste_fitted(grid, Image.fromarray(rgb_view(image)), x, y, cell, Image.BILINEAR)
+        paste_fitted(grid, palette_image(mask.numpy(), dataset.labels.palette).convert("RGB"), x + cell, y, cell,
+                     Image.NEAREST)
     return grid, indices, failures
 
 
@@ -183,6 +185,66 @@ def run_show(cfg: DictConfig, dataset_cfg: dict[str, Any], title: str) -> Path:
     return out
 
 
+@dataclass
+class ChannelStats:
+    """Per-channel pixel statistics merged image by image (Chan et al.'s pairwise update: no cancellation
+    from summing squares over millions of pixels)."""
+
+    count: int = 0
+    images: int = 0
+    mean: Any = 0.0  # float64 tensor (C,) once an image is added
+    m2: Any = 0.0  # sum of squared deviations from the mean, per channel
+
+    def add(self, image) -> None:
+        """Add one image (C, H, W), uint8 (read as x / 255) or float on the [0, 1] scale."""
+        import torch
+
+        pixels = image.flatten(1).to(torch.float64)
+        if image.dtype == torch.uint8:
+            pixels /= 255
+        n, mean = pixels.shape[1], pixels.mean(1)
+        m2 = ((pixels - mean[:, None]) ** 2).sum(1)
+        delta, total = mean - self.mean, self.count + n
+        self.mean = self.mean + delta * (n / total)
+        self.m2 = self.m2 + m2 + delta**2 * (self.count * n / total)
+        self.count, self.images = total, self.images + 1
+
+    def std(self) -> list[float]:
+        return [float(v) for v in (self.m2 / self.count).sqrt()]
+
+
+def run_stats(cfg: DictConfig, dataset_cfg: dict[str, Any], title: str) -> dict[str, list[float]]:
+    """Per-channel mean and std of the `split` images as training reads them (before normalisation, on the
+    [0, 1] scale of their bit depth), printed as the dataset.mean / dataset.std keys to paste."""
+    from tqdm import tqdm
+
+    from seg_cli.data.build import build_dataset
+
+    # The normalisation being measured must not stop the measurement (e.g. 3 means for 4 bands).
+    dataset = build_dataset({**dataset_cfg, "mean": None, "std": None}, cfg.split, train=False)
+    stats, failures = ChannelStats(), []
+    for index in tqdm(range(len(dataset)), desc=cfg.split, disable=not sys.stderr.isatty(), leave=False):
+        try:
+            stats.add(dataset.checked_pair(index)[0])
+        except DataError as exc:
+            failures.append(one_line(exc))
+    if not stats.images:
+        raise DataError(f"no readable image in the {cfg.split} split ({len(failures)} unreadable); "
+                        "run `seg data check`")
+    mean, std = [round(float(v), 4) for v in stats.mean], [round(v, 4) for v in stats.std()]
+    print(f"seg data stats: {title}, {cfg.split} split: {stats.images} image(s), "
+          f"{stats.count:,} pixels per channel")
+    print(f"  {'channel':>7}  {'mean':>7}  {'std':>7}   (on the [0, 1] scale, before normalisation)")
+    for channel, (m, s) in enumerate(zip(mean, std, strict=True)):
+        print(f"  {channel:>7}  {m:>7.4f}  {s:>7.4f}")
+    mean_list, std_list = ("[" + ",".join(f"{v:g}" for v in values) + "]" for values in (mean, std))
+    print(f"command line: dataset.in_channels={len(mean)} dataset.mean={mean_list} dataset.std={std_list}")
+    print(f"dataset YAML:\n  in_channels: {len(mean)}\n  mean: {mean_list}\n  std: {std_list}")
+    for failure in failures:
+        print(f"  unreadable (left out): {failure}")
+    return {"mean": mean, "std": std}
+
+
 def dataset_config(cfg: DictConfig, action: str, name: str) -> dict[str, Any]:
     try:
         return OmegaConf.to_container(cfg.dataset, resolve=True, throw_on_missing=True)
@@ -196,7 +258,8 @@ def dataset_config(cfg: DictConfig, action: str, name: str) -> dict[str, Any]:
 def main(cfg: DictConfig) -> Any:
     absolutize_paths(cfg)
     if cfg.action is None:
-        raise ConfigError("say what to do: seg data check|show dataset=NAME, or seg data download voc|voc_aug|duts")
+        raise ConfigError("say what to do: seg data check|show|stats dataset=NAME, "
+                          "or seg data download voc|voc_aug|duts")
     require_choice("action", cfg.action, ACTIONS)
     if cfg.action == "download":
         require_choice("name", cfg.name, tuple(DOWNLOADS))
@@ -215,4 +278,6 @@ def main(cfg: DictConfig) -> Any:
     title = f"dataset {name} ({dataset_cfg['_target_']}{f', root {root}' if root else ''})"
     if cfg.action == "check":
         return run_check(cfg, dataset_cfg, name, title)
+    if cfg.action == "stats":
+        return run_stats(cfg, dataset_cfg, title)
     return run_show(cfg, dataset_cfg, title)

@@ -47,13 +47,16 @@ def main(cfg: DictConfig) -> float:
     missing = ex.missing_packages(cfg.format, exporter)
     if missing:
         raise SegError(f"format=onnx needs {', '.join(missing)}: pip install 'seg-cli[export]'")
+    from seg_cli.data.build import image_channels
+
     model, config, ckpt, _ = trained_model(cfg, "cpu")
+    channels = image_channels(config["dataset"])  # the checkpoint's dataset.in_channels
     base = config["dataset"].get("base_size")
     height, width = cfg.height or base, cfg.width or base
     model = ex.LogitsOnly(model).eval()
     out = Path(cfg.out) if cfg.out else run_dir() / f"model{ex.SUFFIXES[cfg.format]}"
     out.parent.mkdir(parents=True, exist_ok=True)
-    sample = torch.randn(cfg.batch_size, 3, height, width, generator=torch.Generator().manual_seed(0))
+    sample = torch.randn(cfg.batch_size, channels, height, width, generator=torch.Generator().manual_seed(0))
     metadata = ex.model_metadata(config)
     how = ex.describe_exporter(cfg.format, exporter)
     log.info("exporting %s with %s to %s", ckpt, how, out)
@@ -75,11 +78,11 @@ def main(cfg: DictConfig) -> float:
         hint = "onnx_exporter=legacy or format=torchscript" if cfg.format == "onnx" else "format=onnx"
         raise SegError(f"{cfg.format} export failed: {one_line(exc)[:300]} (details in {details}; "
                        f"try {hint})") from None
-    shapes = ex.check_shapes(cfg.batch_size, height, width)
+    shapes = ex.check_shapes(cfg.batch_size, height, width, channels)
     differences = ex.max_abs_differences(model, run, shapes)
     worst = max(differences)
     print(f"seg export: wrote {out} ({kind}, {how}; input '{ex.INPUT_NAME}' float32 "
-          f"[batch, 3, height, width] -> '{ex.OUTPUT_NAME}' [batch, {config['model'].get('num_classes')}, "
+          f"[batch, {channels}, height, width] -> '{ex.OUTPUT_NAME}' [batch, {config['model'].get('num_classes')}, "
           f"height, width])")
     measured = ", ".join(f"{d:.2e} on {'x'.join(map(str, s))}" for d, s in zip(differences, shapes, strict=True))
     print(f"seg export: max |{cfg.format} - pytorch| = {worst:.2e} ({measured}; tolerance {cfg.tolerance:g})")

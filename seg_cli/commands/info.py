@@ -93,7 +93,7 @@ def main(cfg: DictConfig) -> dict[str, Any]:
 
     model = build_model(model_cfg).eval()
     total, trainable = count_parameters(model)
-    shape = (cfg.batch_size, 3, cfg.height, cfg.width)
+    shape = (cfg.batch_size, model_cfg.get("in_channels", 3), cfg.height, cfg.width)
     flops, children = count_flops(model, shape)
     per_image = flops / cfg.batch_size
     name = HydraConfig.get().runtime.choices.get("model", "?")

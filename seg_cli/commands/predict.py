@@ -39,8 +39,10 @@ def output_stem(image: Path, inputs: list[str], out_dir: Path) -> Path:
     return out_dir / image.stem
 
 
-def save_outputs(stem: Path, rgb, logits, task: str, save: list[str], overlay_alpha: float) -> None:
-    """Write the requested files for one image from its (1, C, H, W) logits.
+def save_outputs(stem: Path, rgb, logits, task: str, save: list[str], overlay_alpha: float,
+                 colours: list | None = None) -> None:
+    """Write the requested files for one image from its (1, C, H, W) logits, in the dataset's class `colours`
+    (its `palette`; VOC's colour map where it has none).
 
     mask: class-index palette PNG (binary: 0/255); color: RGB colour mask; overlay: photo tinted by the
     mask; prob: 8-bit probability (binary: foreground; multi-class: of the predicted class);
@@ -66,11 +68,11 @@ def save_outputs(stem: Path, rgb, logits, task: str, save: list[str], overlay_al
 
     for kind in save:
         if kind == "mask":
-            (Image.fromarray(mask * 255, mode="L") if task == "binary" else palette_image(mask)).save(path(".png"))
+            (Image.fromarray(mask * 255, mode="L") if task == "binary" else palette_image(mask, colours)).save(path(".png"))
         elif kind == "color":
-            palette_image(mask).convert("RGB").save(path("_color.png"))
+            palette_image(mask, colours).convert("RGB").save(path("_color.png"))
         elif kind == "overlay":
-            overlay(rgb, mask, overlay_alpha).save(path("_overlay.jpg"), quality=90)
+            overlay(rgb, mask, overlay_alpha, colours).save(path("_overlay.jpg"), quality=90)
         elif kind == "prob":
             prob8.save(path("_prob.png"))
         elif kind == "cutout":
@@ -90,7 +92,8 @@ def load_predictor(cfg: DictConfig) -> tuple[Any, dict[str, Any], str, Any]:
         model = OnnxModel(cfg.model_file)
         meta = model.metadata
         dataset = {"base_size": meta.get("base_size"), "resize": meta.get("resize", "shorter"),
-                   "task": meta.get("task", "multiclass"), "num_classes": meta.get("num_classes")}
+                   "task": meta.get("task", "multiclass"), "num_classes": meta.get("num_classes"),
+                   "in_channels": meta.get("in_channels", 3), "mean": meta.get("mean"), "std": meta.get("std")}
         if not dataset["base_size"] or not dataset["num_classes"]:
             raise ConfigError(f"{cfg.model_file} carries no seg metadata; export it with `seg export`")
         return model, dataset, cfg.model_file, "cpu"
@@ -104,11 +107,12 @@ def main(cfg: DictConfig) -> int:
     absolutize_paths(cfg)
     if not cfg.inputs:
         raise ConfigError("no input images: run `seg predict IMG|DIR|@LIST ...`")
-    import numpy as np
     import torch
+    from PIL import Image
 
-    from seg_cli.data.build import build_eval_transform
-    from seg_cli.data.io import list_images, load_rgb
+    from seg_cli.data.bands import rgb_view
+    from seg_cli.data.build import build_eval_transform, image_channels
+    from seg_cli.data.io import list_images, load_image
     from seg_cli.engine.inference import predict_logits
 
     images = list_images(list(cfg.inputs))
@@ -121,21 +125,24 @@ def main(cfg: DictConfig) -> int:
         require_choice("save", kind, PREDICT_SAVE)
     infer = inference_settings(cfg) or {}
     transform = build_eval_transform(dataset)
+    channels = image_channels(dataset)  # the checkpoint's (or the export's) dataset.in_channels
     out_dir = Path(cfg.out) if cfg.out else run_dir()
     log.info("predicting %d image(s) with %s", len(images), source)
     failed = 0
     for image_path in images:
         try:
-            rgb = load_rgb(image_path, cfg.max_pixels)
+            image = load_image(image_path, cfg.max_pixels, channels)
         except DataError as exc:
             failed += 1
             log.error("%s", exc)
             continue
-        batch = transform(torch.from_numpy(np.asarray(rgb).copy()).permute(2, 0, 1))[0].unsqueeze(0).to(device)
+        rgb = Image.fromarray(rgb_view(image))  # what overlays and cut-outs show: grey replicated, N bands' first 3
+        batch = transform(image)[0].unsqueeze(0).to(device)
         logits = predict_logits(model, batch, num_classes=dataset["num_classes"], **infer)
         logits = torch.nn.functional.interpolate(logits.float(), size=(rgb.height, rgb.width), mode="bilinear",
                                                  align_corners=False)
-        save_outputs(output_stem(image_path, list(cfg.inputs), out_dir), rgb, logits, task, save, cfg.overlay_alpha)
+        save_outputs(output_stem(image_path, list(cfg.inputs), out_dir), rgb, logits, task, save, cfg.overlay_alpha,
+                     dataset.get("palette"))
     print(f"seg predict: wrote {', '.join(save)} for {len(images) - failed} image(s) to {out_dir}")
     if failed:
         print(f"seg predict: {failed} of {len(images)} input(s) could not be read (see above)", file=sys.stderr)

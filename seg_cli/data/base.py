@@ -9,8 +9,9 @@ from collections.abc import Callable, Sequence
 import torch
 from torch.utils.data import Dataset
 
+from seg_cli.data.bands import match_bands
 from seg_cli.data.cache import SampleCache
-from seg_cli.data.io import check_labels
+from seg_cli.data.io import check_labels, load_image
 from seg_cli.data.labels import LabelConvention
 from seg_cli.errors import DataError
 
@@ -68,13 +69,19 @@ class SegmentationDataset(Dataset):
         self.cache: SampleCache | None = None  # set for training (data.cache_mib): decoded pairs kept in RAM
         # dataset.palette / label_map / reduce_zero_label, set by seg_cli.data.build.build_dataset
         self.labels = LabelConvention(ignore_index=ignore_index)
+        self.in_channels = 3  # dataset.in_channels, set by build_dataset: the image channels samples have
+
+    def read_image_file(self, path) -> torch.Tensor:
+        """An image file with `in_channels` channels (see seg_cli.data.io.load_image): what load_pair uses."""
+        return load_image(path, channels=self.in_channels)
 
     def read_mask_file(self, path) -> torch.Tensor:
         """A mask file as stored values (colour masks decoded with dataset.palette): what load_pair uses."""
         return self.labels.read(path)
 
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Image as uint8 (3, H, W) and mask as uint8 (H, W), before transforms."""
+        """Image as (in_channels, H, W), uint8 or float32 on the [0, 1] scale (seg_cli.data.bands), and mask as
+        stored values (H, W), before transforms."""
         raise NotImplementedError
 
     def sample_name(self, index: int) -> str:
@@ -99,10 +106,12 @@ class SegmentationDataset(Dataset):
         return self.check_loaded(index, *self.load_pair(index))
 
     def check_loaded(self, index: int, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """A loaded pair with its stored mask values turned into checked uint8 class indices."""
+        """A loaded pair with its stored mask values turned into checked uint8 class indices, and the image
+        with `in_channels` channels (a no-op for images read by read_image_file)."""
         if tuple(image.shape[-2:]) != tuple(mask.shape):
             raise DataError(f"{self.sample_name(index)}: image is {tuple(image.shape[-2:])} "
                             f"but its mask is {tuple(mask.shape)}")
+        image = match_bands(image, self.in_channels, f"of {self.sample_name(index)}")
         mask = self.labels.apply(mask)
         if self.label_count == 2 and self.ignore_index == 255 and not self.labels.maps_values:
             mask = self._map_binary_255(mask, index)

@@ -13,15 +13,17 @@ from seg_cli.choices import RESIZE_MODES
 from seg_cli.data.base import SegmentationDataset
 from seg_cli.data.labels import LabelConvention
 from seg_cli.data.samplers import ShapeBatchSampler, ShardSampler, TrainSampler
-from seg_cli.data.transforms import SegmentationPresetEval, SegmentationPresetTrain
+from seg_cli.data.transforms import SegmentationPresetEval, SegmentationPresetTrain, default_normalization
 from seg_cli.errors import ConfigError
 from seg_cli.utils import call_with_config, split_target
-from seg_cli.values import scale_range, size_pair
+from seg_cli.values import as_list, scale_range, size_pair
 
 # Keys of a dataset config that configure the transforms rather than the dataset class.
 TRANSFORM_KEYS = ("base_size", "crop_size", "hflip_prob", "scale_range", "resize")
 # Keys of the label convention every dataset follows (seg_cli.data.labels).
 LABEL_KEYS = ("label_map", "reduce_zero_label", "palette")
+# Keys of the image format every dataset follows: channels read (seg_cli.data.io) and their normalisation.
+IMAGE_KEYS = ("in_channels", "mean", "std")
 
 
 def build_dataset(cfg: dict[str, Any], split: str, train: bool, resize_mask: bool = False) -> SegmentationDataset:
@@ -29,23 +31,55 @@ def build_dataset(cfg: dict[str, Any], split: str, train: bool, resize_mask: boo
     target, kwargs = split_target(cfg)
     t = {k: kwargs.pop(k) for k in TRANSFORM_KEYS if k in kwargs}
     labels = {k: kwargs.pop(k) for k in LABEL_KEYS if k in kwargs}
+    image = {k: kwargs.pop(k) for k in IMAGE_KEYS if k in kwargs}
+    mean, std = normalization(image)
     if train:
         transforms = SegmentationPresetTrain(
             base_size=t["base_size"], crop_size=size_pair("dataset.crop_size", t["crop_size"]),
             hflip_prob=t.get("hflip_prob", 0.5), ignore_index=kwargs.get("ignore_index", 255),
             scale_range=scale_range("dataset.scale_range", t.get("scale_range", (0.5, 2.0))),
-            resize=resize_mode(t),
+            mean=mean, std=std, resize=resize_mode(t),
         )
     else:
-        transforms = build_eval_transform(t, resize_mask)
+        transforms = build_eval_transform({**t, **image}, resize_mask)
     dataset = call_with_config(target, "dataset", split=split, transforms=transforms, **kwargs)
     dataset.labels = LabelConvention(**labels, ignore_index=dataset.ignore_index, label_count=dataset.label_count)
+    dataset.in_channels = image_channels(image)
     return dataset
 
 
 def build_eval_transform(cfg: dict[str, Any], resize_mask: bool = False) -> SegmentationPresetEval:
-    """The eval/predict transform a dataset config asks for (base_size and the optional resize mode)."""
-    return SegmentationPresetEval(base_size=cfg["base_size"], resize_mask=resize_mask, resize=resize_mode(cfg))
+    """The eval/predict transform a dataset config asks for (base_size, the optional resize mode, and the
+    normalisation of its in_channels)."""
+    mean, std = normalization(cfg)
+    return SegmentationPresetEval(base_size=cfg["base_size"], resize_mask=resize_mask, mean=mean, std=std,
+                                  resize=resize_mode(cfg))
+
+
+def image_channels(cfg: dict[str, Any]) -> int:
+    """`dataset.in_channels`: the channels every image is read with and the model takes (default 3, RGB)."""
+    channels = cfg.get("in_channels", 3)
+    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
+        raise ConfigError(f"dataset.in_channels={channels!r} must be a whole number >= 1 (1 grey, 3 RGB, N bands)")
+    return channels
+
+
+def normalization(cfg: dict[str, Any]) -> tuple[list[float], list[float]]:
+    """(`dataset.mean`, `dataset.std`): one value per channel on the [0, 1] scale, or by default_normalization
+    where null (ImageNet's for RGB)."""
+    channels = image_channels(cfg)
+    default_mean, default_std = default_normalization(channels)
+    values = {}
+    for key, default in (("mean", default_mean), ("std", default_std)):
+        given = cfg.get(key)
+        value = [float(v) for v in (default if given is None else as_list(f"dataset.{key}", given, float))]
+        if len(value) != channels:
+            raise ConfigError(f"dataset.{key} has {len(value)} value(s) but dataset.in_channels={channels}: give one "
+                              "per channel (`seg data stats` computes them)")
+        values[key] = value
+    if not all(s > 0 for s in values["std"]):
+        raise ConfigError(f"dataset.std={values['std']} must be > 0 in every channel")
+    return values["mean"], values["std"]
 
 
 def resize_mode(cfg: dict[str, Any]) -> str:

@@ -1,4 +1,9 @@
-"""Reading images and masks from disk into tensors, with one clear error per bad file."""
+"""Reading images and masks from disk into tensors, with one clear error per bad file.
+
+Images keep their precision and bands (see seg_cli.data.bands for the dtypes): torchvision.io decodes
+8-bit JPEG / PNG (the fast path) and 16-bit PNG, Pillow every other format, tifffile the TIFFs Pillow cannot
+read band for band.
+"""
 
 from __future__ import annotations
 
@@ -8,27 +13,88 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from seg_cli.data.bands import array_to_tensor, match_bands, rgb_view
 from seg_cli.errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 DEFAULT_MAX_PIXELS = 178_956_970  # Pillow's own decompression-bomb error threshold
 _EXIF_ORIENTATION = 0x0112
 _ORIENTATIONS_SWAPPING_SIDES = (5, 6, 7, 8)  # transposed or rotated by 90 degrees
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # little / big endian, classic / BigTIFF
+_TIFF_BITS_PER_SAMPLE, _TIFF_SAMPLES_PER_PIXEL = 258, 277
+# (Pillow mode, channels) -> torchvision.io.ImageReadMode of the fast path, for 8-bit JPEG and PNG files
+_FAST_MODES = {("RGB", 3): "RGB", ("L", 3): "RGB", ("L", 1): "GRAY"}
+
+
+def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, channels: int = 3) -> torch.Tensor:
+    """An image as a (channels, H, W) tensor, EXIF orientation applied, its precision kept: uint8 for 8-bit
+    files, float32 on the [0, 1] scale of the bit depth for 16-bit ones, float32 as stored for float files
+    (seg_cli.data.bands).
+
+    With `channels` 1 or 3 every photo becomes grey or RGB (alpha dropped, palette and CMYK converted as
+    Pillow converts them). Files Pillow cannot read band for band (multi-band, 16-bit colour or float TIFFs)
+    are read with tifffile. Grey and RGB convert to each other; any other band count must equal `channels`,
+    or the error names the file, its bands and dataset.in_channels.
+
+    8-bit RGB / grey JPEG and PNG files, the usual training data, are decoded by torchvision.io straight
+    into a CHW tensor: the same pixels as Pillow, a third faster for a VOC photo (1.49 -> 0.99 ms,
+    scripts/bench_knobs.py decode); so are 16-bit PNGs, whose colour Pillow would cut to 8 bits. Any other
+    file, and any file that decoder rejects, goes through Pillow, which says in one line what is wrong.
+    """
+    image = _decode_with_torchvision(path, max_pixels, channels)
+    if image is None:
+        image = _read_with_pillow(path, max_pixels, channels)
+    return match_bands(image, channels, str(path))
 
 
 def load_rgb(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Open an image as 8-bit RGB, applying EXIF orientation (phones store rotated pixels).
+    """An image as an 8-bit RGB picture (`rgb_view` of `load_image`: 16-bit and float images stretched)."""
+    return Image.fromarray(rgb_view(load_image(path, max_pixels)))
 
-    Images over `max_pixels` are refused before decoding (a small file can claim a huge size).
-    """
+
+def _decode_with_torchvision(path: str | Path, max_pixels: int, channels: int) -> torch.Tensor | None:
+    """The fast path of `load_image` (bands not yet matched), or None where Pillow must handle the file."""
+    from torchvision.io import ImageReadMode, decode_image, read_file
+
     try:
-        with Image.open(path) as img:
+        with Image.open(path) as img:  # reads the header only: format, mode and size
+            if img.format not in ("JPEG", "PNG") or img.width * img.height > max_pixels:
+                return None
+            sixteen_bit = img.format == "PNG" and bool(img.tile) and ";16" in str(img.tile[0][3])
+            mode = _FAST_MODES.get((img.mode, channels))
+            if mode is None and not sixteen_bit:
+                return None
+        if sixteen_bit:
+            return _sixteen_bit_png(decode_image(read_file(str(path)), apply_exif_orientation=True), channels)
+        return decode_image(read_file(str(path)), ImageReadMode[mode], apply_exif_orientation=True)
+    except Exception:  # missing, corrupt or truncated: Pillow reads it again and names the problem
+        return None
+
+
+def _sixteen_bit_png(decoded: torch.Tensor, channels: int) -> torch.Tensor:
+    """A decoded 16-bit PNG (grey, grey + alpha, RGB or RGBA) as float32 v / 65535; alpha dropped for 1 or 3
+    channels, as for 8-bit photos."""
+    if channels in (1, 3) and decoded.shape[0] in (2, 4):
+        decoded = decoded[:-1]
+    return decoded.to(torch.float32).div_(65535)
+
+
+def _read_with_pillow(path: str | Path, max_pixels: int, channels: int) -> torch.Tensor:
+    """The pixels of any file Pillow opens (TIFFs it cannot read band for band: tifffile), bands not yet
+    matched; every failure is one DataError naming the file."""
+    try:
+        try:
+            img = Image.open(path)
+        except UnidentifiedImageError:
+            if not _is_tiff(path):
+                raise
+            return array_to_tensor(_read_tiff(path, max_pixels))
+        with img:
             if img.width * img.height > max_pixels:
                 raise DataError(f"image {path} is {img.width}x{img.height}, over the limit of {max_pixels} pixels")
-            img = ImageOps.exif_transpose(img)
-            if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-                img = _rescale_to_8bit(img)
-            return img.convert("RGB")
+            if img.format == "TIFF" and not _pillow_reads_all_bands(img):
+                return array_to_tensor(_read_tiff(path, max_pixels))
+            return array_to_tensor(_pillow_pixels(ImageOps.exif_transpose(img), channels))
     except FileNotFoundError:
         raise DataError(f"image not found: {path}") from None
     except DataError:
@@ -39,42 +105,56 @@ def load_rgb(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Im
         raise DataError(f"cannot read image {path}: {type(exc).__name__}: {exc}") from None
 
 
-def _rescale_to_8bit(img: Image.Image) -> Image.Image:
-    """16-bit / float images: stretch the value range to 0..255 instead of clipping it."""
-    array = np.asarray(img, dtype=np.float64)
-    low, high = float(array.min()), float(array.max())
-    scaled = (array - low) * (255.0 / (high - low)) if high > low else np.zeros_like(array)
-    return Image.fromarray(scaled.astype(np.uint8))
+def _pillow_pixels(img: Image.Image, channels: int) -> np.ndarray:
+    """(H, W[, B]) pixels of an opened image: 16-bit, 32-bit and float modes as stored; 8-bit photos as grey
+    or RGB for 1 or 3 channels (Pillow's conversions), else band for band (palette expanded)."""
+    if img.mode.startswith("I;16"):
+        return np.asarray(img)
+    if img.mode == "I":  # 32-bit ints; PNG and PPM store at most 16 bits in them
+        array = np.asarray(img)
+        return array.astype(np.uint16) if img.format in ("PNG", "PPM") else array
+    if img.mode == "F":
+        return np.asarray(img)
+    if channels in (1, 3):
+        return np.asarray(img.convert("L" if channels == 1 else "RGB"))
+    if img.mode in ("1", "P", "PA"):
+        img = img.convert({"1": "L", "P": "RGBA" if "transparency" in img.info else "RGB", "PA": "RGBA"}[img.mode])
+    return np.asarray(img)
 
 
-def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> torch.Tensor:
-    """An image as a uint8 tensor of shape (3, H, W), EXIF orientation applied.
+def _pillow_reads_all_bands(img: Image.Image) -> bool:
+    """Whether Pillow's mode for a TIFF holds every sample at full precision (8 bits or fewer each)."""
+    bits = img.tag_v2.get(_TIFF_BITS_PER_SAMPLE, (1,))
+    bits = bits if isinstance(bits, tuple) else (bits,)
+    samples = img.tag_v2.get(_TIFF_SAMPLES_PER_PIXEL, 1)
+    return max(bits) <= 8 and samples == len(img.getbands())
 
-    8-bit RGB / grey JPEG and PNG files, the usual training data, are decoded by torchvision.io straight
-    into a CHW tensor: the same pixels as Pillow, a third faster for a VOC photo (1.49 -> 0.99 ms,
-    scripts/bench_knobs.py decode). Any other file, and any file that decoder rejects, goes through
-    `load_rgb`, which converts every mode and says in one line what is wrong.
+
+def _is_tiff(path: str | Path) -> bool:
+    with open(path, "rb") as file:
+        return file.read(4) in _TIFF_MAGIC
+
+
+def _read_tiff(path: str | Path, max_pixels: int) -> np.ndarray:
+    """The first page of a TIFF as (H, W, bands), dtype as stored (tifffile: any band count and sample type).
+
+    The TIFF orientation tag is not applied: data TIFFs (satellite, microscopy) are stored upright.
     """
-    fast = _decode_with_torchvision(path, max_pixels)
-    if fast is not None:
-        return fast
-    array = np.asarray(load_rgb(path, max_pixels))
-    return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+    import tifffile
 
-
-def _decode_with_torchvision(path: str | Path, max_pixels: int) -> torch.Tensor | None:
-    """The fast path of `load_image`, or None where Pillow must handle the file."""
-    from torchvision.io import ImageReadMode, decode_image, read_file
-
-    try:
-        with Image.open(path) as img:  # reads the header only: format, mode and size
-            if img.format not in ("JPEG", "PNG") or img.mode not in ("RGB", "L"):
-                return None
-            if img.width * img.height > max_pixels:
-                return None
-        return decode_image(read_file(str(path)), ImageReadMode.RGB, apply_exif_orientation=True)
-    except Exception:  # missing, corrupt or truncated: load_rgb reads it again and names the problem
-        return None
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages[0]
+        axes = page.axes
+        if sorted(axes) not in (["X", "Y"], ["S", "X", "Y"]):
+            raise DataError(f"cannot read image {path}: TIFF page with axes {axes}; expected height, width and "
+                            "optionally samples (bands)")
+        height, width = page.shape[axes.index("Y")], page.shape[axes.index("X")]
+        if height * width > max_pixels:
+            raise DataError(f"image {path} is {width}x{height}, over the limit of {max_pixels} pixels")
+        array = page.asarray()
+    if "S" not in axes:
+        return array
+    return np.moveaxis(array, axes.index("S"), -1)
 
 
 def image_size(path: str | Path) -> tuple[int, int] | None:
@@ -83,10 +163,27 @@ def image_size(path: str | Path) -> tuple[int, int] | None:
     try:
         with Image.open(path) as img:
             width, height = img.size
-            if _header_orientation(img) in _ORIENTATIONS_SWAPPING_SIDES:
+            by_tifffile = img.format == "TIFF" and not _pillow_reads_all_bands(img)  # no EXIF rotation there
+            if not by_tifffile and _header_orientation(img) in _ORIENTATIONS_SWAPPING_SIDES:
                 width, height = height, width
             return height, width
+    except UnidentifiedImageError:
+        return _tiff_size(path)
     except Exception:  # missing or corrupt: not this function's to report
+        return None
+
+
+def _tiff_size(path: str | Path) -> tuple[int, int] | None:
+    """(height, width) of a TIFF that only tifffile reads, from its first page's tags; None if not one."""
+    try:
+        if not _is_tiff(path):
+            return None
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages[0]
+            return page.shape[page.axes.index("Y")], page.shape[page.axes.index("X")]
+    except Exception:  # corrupt: loading the image will say why
         return None
 
 

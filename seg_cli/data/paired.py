@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from seg_cli.choices import TASKS
 from seg_cli.data.base import PairTransform, SegmentationDataset
-from seg_cli.data.io import image_size, load_image
+from seg_cli.data.io import image_size
 from seg_cli.errors import ConfigError, DataError
 
 
@@ -126,7 +126,7 @@ class PairedFiles(SegmentationDataset):
 
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image_path, mask_path = self.pairs[index]
-        image, mask = load_image(image_path), self.read_mask(mask_path)
+        image, mask = self.read_image_file(image_path), self.read_mask(mask_path)
         if image.shape[-2:] != mask.shape:
             raise DataError(
                 f"image {image_path} is {tuple(image.shape[-2:])} (HxW) but its mask {mask_path} is {tuple(mask.shape)}"

@@ -1,4 +1,4 @@
-"""Colouring class masks: the VOC palette, palette PNGs and overlays."""
+"""Colouring class masks: the VOC palette (or a dataset's own class colours), palette PNGs and overlays."""
 
 from __future__ import annotations
 
@@ -21,16 +21,25 @@ def voc_palette(num_colors: int = 256) -> list[int]:
     return palette
 
 
-def palette_image(mask: np.ndarray) -> Image.Image:
+def class_palette(colours: list | None = None) -> list[int]:
+    """Flat [r, g, b, ...] for 256 indices: `colours` (a dataset's `palette`, one [r, g, b] per class, e.g.
+    Cityscapes' official colours) first, the VOC colour map for the indices past them."""
+    flat = voc_palette()
+    for index, colour in enumerate((colours or [])[:256]):
+        flat[3 * index : 3 * index + 3] = [int(c) for c in colour]
+    return flat
+
+
+def palette_image(mask: np.ndarray, colours: list | None = None) -> Image.Image:
     """A uint8 class mask as a palette-indexed PNG image (values stay the class indices)."""
     image = Image.fromarray(mask.astype(np.uint8), mode="P")
-    image.putpalette(voc_palette())
+    image.putpalette(class_palette(colours))
     return image
 
 
-def overlay(rgb: Image.Image, mask: np.ndarray, alpha: float = 0.5) -> Image.Image:
+def overlay(rgb: Image.Image, mask: np.ndarray, alpha: float = 0.5, colours: list | None = None) -> Image.Image:
     """The photo with non-background classes tinted by their palette colour."""
-    colours = np.asarray(voc_palette(), dtype=np.float32).reshape(256, 3)[mask]
+    colours = np.asarray(class_palette(colours), dtype=np.float32).reshape(256, 3)[mask]
     photo = np.asarray(rgb, dtype=np.float32)
     tinted = np.where((mask > 0)[..., None], (1 - alpha) * photo + alpha * colours, photo)
     return Image.fromarray(tinted.round().clip(0, 255).astype(np.uint8))

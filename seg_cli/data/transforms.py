@@ -25,21 +25,43 @@ def _check_resize(resize: str) -> None:
         raise ValueError(f"resize={resize!r} is not one of {', '.join(RESIZE_MODES)}")
 
 
-class NormalizeImage:
-    """uint8 (3, H, W) -> float32 (x / 255 - mean) / std, in one conversion and two in-place passes.
+def default_normalization(in_channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """`dataset.mean` / `dataset.std` when null: ImageNet's for RGB, their average for one channel, and for
+    N channels ImageNet's cycled (R, G, B, R, ...): the statistics the pretrained first-layer filters,
+    adapted the same way (seg_cli.models.input_conv), were trained for."""
+    if in_channels == 1:
+        return (sum(IMAGENET_MEAN) / 3,), (sum(IMAGENET_STD) / 3,)
+    cycle = [i % 3 for i in range(in_channels)]
+    return tuple(IMAGENET_MEAN[i] for i in cycle), tuple(IMAGENET_STD[i] for i in cycle)
 
+
+class NormalizeImage:
+    """(C, H, W) image -> float32 (x - mean) / std on the [0, 1] scale, in one conversion and two passes.
+
+    uint8 images (8-bit files) are x / 255: the shift and scale fold the division in. float32 images (higher
+    bit depths, already scaled by seg_cli.data.io.load_image) are normalised as they are, into a new tensor.
     v2.ToDtype(scale=True) + v2.Normalize make four passes over the pixels: 0.17 vs 0.06 ms for a
     256x256 crop on one core, paid for every training sample (scripts/bench.py).
     """
 
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
-        self.shift = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1) * 255
-        self.scale = 1 / (torch.tensor(std, dtype=torch.float32).view(-1, 1, 1) * 255)
+        self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
+        self.inv_std = 1 / self.std
+        self.shift, self.scale = self.mean * 255, 1 / (self.std * 255)  # uint8: x / 255 folded in
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor:
-        if image.dtype != torch.uint8:
-            raise TypeError(f"expected a uint8 image, got {image.dtype}")
-        return image.to(torch.float32).sub_(self.shift).mul_(self.scale)
+        if image.shape[-3] != self.mean.shape[0]:
+            raise ValueError(f"image has {image.shape[-3]} channels but mean/std have {self.mean.shape[0]} values")
+        if image.dtype == torch.uint8:
+            return image.to(torch.float32).sub_(self.shift).mul_(self.scale)
+        if image.is_floating_point():
+            return torch.sub(image.to(torch.float32), self.mean).mul_(self.inv_std)  # never in place: cached input
+        raise TypeError(f"expected a uint8 or float image, got {image.dtype}")
+
+    def invert(self, image: torch.Tensor) -> torch.Tensor:
+        """A normalised image back on the [0, 1] scale (for pictures of the model's inputs)."""
+        return image.float() * self.std.to(image.device) + self.mean.to(image.device)
 
 
 class SegmentationPresetTrain:
@@ -74,7 +96,7 @@ class SegmentationPresetTrain:
         # uniform and pad_if_needed pads both sides alike), on up to 4x fewer pixels.
         if hflip_prob > 0:
             steps.append(v2.RandomHorizontalFlip(hflip_prob))
-        self.transforms = v2.Compose(steps)  # geometric steps on uint8; normalised last, on the crop only
+        self.transforms = v2.Compose(steps)  # geometric steps on uint8 or float; normalised last, on the crop only
         self.normalize = NormalizeImage(mean, std)
 
     def __call__(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -9,7 +9,7 @@ import torch
 
 from seg_cli.data.base import PairTransform, SegmentationDataset
 from seg_cli.data.download import VOC_TRAINVAL, download_archives
-from seg_cli.data.io import image_size, load_image
+from seg_cli.data.io import image_size
 from seg_cli.errors import DataError
 
 LAYOUT = "VOCdevkit/VOC{year}/{{JPEGImages/*.jpg, SegmentationClass/*.png, ImageSets/Segmentation/<split>.txt}}"
@@ -82,7 +82,7 @@ class VOCSegmentation(SegmentationDataset):
         return image_size(self.image_path(index))
 
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return load_image(self.image_path(index)), self.read_mask_file(self.mask_dir / f"{self.ids[index]}.png")
+        return self.read_image_file(self.image_path(index)), self.read_mask_file(self.mask_dir / f"{self.ids[index]}.png")
 
     def missing_files(self) -> list[str]:
         paths = [p for i in self.ids for p in (self.image_dir / f"{i}.jpg", self.mask_dir / f"{i}.png")]

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from seg_cli.data.base import PairTransform, SegmentationDataset
-from seg_cli.data.io import image_size, load_image
+from seg_cli.data.io import image_size
 from seg_cli.data.voc import find_voc_dir
 from seg_cli.errors import DataError
 
@@ -83,7 +83,7 @@ class VOCAugSegmentation(SegmentationDataset):
         return image_size(self.image_path(index))
 
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image = load_image(self.image_path(index))
+        image = self.read_image_file(self.image_path(index))
         path = self.mask_paths[index]
         mask = load_sbd_mask(path) if path.suffix == ".mat" else self.read_mask_file(path)
         if image.shape[-2:] != mask.shape:

@@ -7,8 +7,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from seg_cli.data.bands import rgb_view
 from seg_cli.data.palette import voc_palette
-from seg_cli.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from seg_cli.data.transforms import IMAGENET_MEAN, IMAGENET_STD, NormalizeImage
 from seg_cli.models.build import model_outputs
 
 CELL_PIXELS = 16  # each confusion-matrix cell becomes a CELL_PIXELS x CELL_PIXELS square
@@ -21,10 +22,12 @@ def colorize(labels: torch.Tensor) -> torch.Tensor:
     return palette[labels.long().clamp(0, 255)].permute(2, 0, 1)
 
 
-def denormalize(image: torch.Tensor) -> torch.Tensor:
-    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
-    return (image.cpu().float() * std + mean).clamp(0, 1)
+def denormalize(image: torch.Tensor, normalize: NormalizeImage | None = None) -> torch.Tensor:
+    """A model input as a (3, H, W) picture in [0, 1]: grey replicated, N bands by their RGB view."""
+    pixels = (normalize or NormalizeImage(IMAGENET_MEAN, IMAGENET_STD)).invert(image.cpu().float())
+    if pixels.shape[0] in (1, 3):
+        return pixels.expand(3, -1, -1).clamp(0, 1)
+    return torch.from_numpy(rgb_view(pixels)).permute(2, 0, 1).float() / 255
 
 
 @torch.inference_mode()
@@ -34,13 +37,14 @@ def sample_grid(model: nn.Module, dataset, device: torch.device, count: int, tas
 
     model.eval()
     tiles = []
+    normalize = getattr(dataset.transforms, "normalize", None)  # the dataset's own mean and std
     for index in range(min(count, len(dataset))):
         image, mask = dataset[index]
         logits = model_outputs(model(image[None].to(device)))["out"].float()
         logits = nn.functional.interpolate(logits, size=mask.shape[-2:], mode="bilinear", align_corners=False)
         pred = (logits[0, 0] > 0).long() if task == "binary" else logits[0].argmax(0)
-        photo = nn.functional.interpolate(denormalize(image)[None], size=mask.shape[-2:], mode="bilinear",
-                                          align_corners=False)[0]
+        photo = nn.functional.interpolate(denormalize(image, normalize)[None], size=mask.shape[-2:],
+                                          mode="bilinear", align_corners=False)[0]
         tiles += [_fit(photo), _fit(colorize(mask)), _fit(colorize(pred.cpu()))]
     width = max(t.shape[-1] for t in tiles)  # samples differ in aspect ratio: pad to one width
     tiles = [nn.functional.pad(t, (0, width - t.shape[-1]), value=1.0) for t in tiles]

@@ -15,7 +15,13 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from seg_cli.data.base import SegmentationDataset
-from seg_cli.data.build import build_dataset, build_eval_loader, build_train_loader, resolve_workers
+from seg_cli.data.build import (
+    build_dataset,
+    build_eval_loader,
+    build_train_loader,
+    image_channels,
+    resolve_workers,
+)
 from seg_cli.data.cache import make_cache
 from seg_cli.data.replay import ReplayLoader
 from seg_cli.engine import distributed
@@ -164,7 +170,8 @@ def check_batchnorm_batch(config: dict[str, Any], model: nn.Module, world_size: 
     synced = use_sync_batchnorm(t["sync_bn"], device_type, world_size)
     if not has_batchnorm(model) or (per_process * world_size if synced else per_process) >= 2:
         return
-    layers = single_value_batchnorms(model, size_pair("dataset.crop_size", config["dataset"]["crop_size"]))
+    layers = single_value_batchnorms(model, size_pair("dataset.crop_size", config["dataset"]["crop_size"]),
+                                     image_channels(config["dataset"]))
     if layers:
         raise single_value_error(layers, per_process)
     log.warning("train.batch_size=%d with BatchNorm: the batch statistics of one image are noisy; a larger "

@@ -1,7 +1,7 @@
 """Export a trained model with dynamic batch, height and width, and compare the export with PyTorch.
 
-The exported graph takes `image`, a float32 (N, 3, H, W) batch normalised as in training, and returns
-`logits`, float32 (N, C, H, W). Metadata (class names, normalisation, eval size) travels inside the
+The exported graph takes `image`, a float32 (N, in_channels, H, W) batch normalised as in training (in_channels
+from the checkpoint's dataset.in_channels: 3 for RGB), and returns `logits`, float32 (N, C, H, W). Metadata (class names, normalisation, eval size) travels inside the
 file: ONNX `metadata_props["seg"]`, TorchScript extra file `seg.json`.
 """
 
@@ -134,10 +134,11 @@ def load_torchscript(path: Path) -> Callable[[np.ndarray], np.ndarray]:
     return run
 
 
-def check_shapes(batch: int, height: int, width: int) -> list[tuple[int, int, int, int]]:
+def check_shapes(batch: int, height: int, width: int, in_channels: int = 3) -> list[tuple[int, int, int, int]]:
     """The export's own input shape and a second, odd one with another batch size: an export that
     silently fixed a dimension fails on the second."""
-    return [(batch, 3, height, width), (batch + 1, 3, height * 3 // 4 + 1, width * 5 // 4 + 1)]
+    return [(batch, in_channels, height, width),
+            (batch + 1, in_channels, height * 3 // 4 + 1, width * 5 // 4 + 1)]
 
 
 def max_abs_differences(
@@ -161,17 +162,27 @@ def max_abs_differences(
     return differences
 
 
+def input_description(channels: int) -> str:
+    """The exported input in words, for the file's metadata."""
+    if channels == 3:
+        return f"{INPUT_NAME}: float32 (N, 3, H, W), RGB / 255 normalised with mean and std"
+    return (f"{INPUT_NAME}: float32 (N, {channels}, H, W), bands on the [0, 1] scale of their bit depth "
+            "(8-bit / 255, 16-bit / 65535) normalised with mean and std")
+
+
 def model_metadata(config: dict[str, Any]) -> dict[str, Any]:
     """What a consumer of the exported file needs to prepare images and read the logits."""
-    from seg_cli.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+    from seg_cli.data.build import image_channels, normalization
 
     d = config["dataset"]
     task = d.get("task", "multiclass")
     labels = 2 if task == "binary" else d["num_classes"]
+    channels = image_channels(d)
+    mean, std = normalization(d)
     return {
-        "input": f"{INPUT_NAME}: float32 (N, 3, H, W), RGB / 255 normalised with mean and std",
+        "input": input_description(channels),
         "output": f"{OUTPUT_NAME}: float32 (N, num_classes, H, W)",
-        "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD),
+        "in_channels": channels, "mean": mean, "std": std,
         "num_classes": d["num_classes"], "task": task, "ignore_index": d.get("ignore_index", 255),
         "class_names": d.get("class_names") or [f"class_{i}" for i in range(labels)],
         "base_size": d.get("base_size"), "resize": d.get("resize", "shorter"),

@@ -15,9 +15,9 @@ from seg_cli.errors import CheckpointError, SegError, one_line
 class OnnxSegmenter:
     """Logits for a normalised image batch, from an exported model.
 
-    `OnnxSegmenter(path)(batch)` takes float32 (N, 3, H, W) (RGB / 255, normalised with the training
-    mean and std, as `SegmentationPresetEval` produces) and returns float32 logits (N, C, H, W).
-    `metadata` holds what `seg export` stored: class names, mean, std, base_size, task.
+    `OnnxSegmenter(path)(batch)` takes float32 (N, in_channels, H, W) (RGB / 255 for 3 channels, normalised
+    with the training mean and std, as `SegmentationPresetEval` produces) and returns float32 logits
+    (N, C, H, W). `metadata` holds what `seg export` stored: class names, in_channels, mean, std, base_size, task.
     """
 
     def __init__(self, model_file: str | Path, providers: Sequence[str] | None = None) -> None:
@@ -42,11 +42,12 @@ class OnnxSegmenter:
         self.path = path
         custom = self.session.get_modelmeta().custom_metadata_map
         self.metadata: dict[str, Any] = json.loads(custom["seg"]) if "seg" in custom else {}
+        self.in_channels = int(self.metadata.get("in_channels", 3))  # exports before in_channels were RGB
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        """Logits (N, C, H, W) for a (N, 3, H, W) batch; any batch size and image size."""
-        if batch.ndim != 4 or batch.shape[1] != 3:
-            raise ValueError(f"expected a (N, 3, H, W) batch, got shape {tuple(batch.shape)}")
+        """Logits (N, C, H, W) for a (N, in_channels, H, W) batch; any batch size and image size."""
+        if batch.ndim != 4 or batch.shape[1] != self.in_channels:
+            raise ValueError(f"expected a (N, {self.in_channels}, H, W) batch, got shape {tuple(batch.shape)}")
         return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
 
 

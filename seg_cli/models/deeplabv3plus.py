@@ -15,6 +15,7 @@ from torchvision.models import ResNet, ResNet50_Weights, ResNet101_Weights, Weig
 from torchvision.models.segmentation.deeplabv3 import ASPP
 
 from seg_cli.errors import ConfigError
+from seg_cli.models.input_conv import with_in_channels
 
 ASPP_RATES = {16: (6, 12, 18), 8: (12, 24, 36)}
 DILATE_LAYERS = {16: [False, False, True], 8: [False, True, True]}  # layer2, layer3, layer4
@@ -51,22 +52,25 @@ class DeepLabV3Plus(nn.Module):
         return F.interpolate(self.classifier(h), size=x.shape[-2:], mode="bilinear", align_corners=False)
 
 
-def _build(resnet: Callable[..., ResNet], weights: WeightsEnum, num_classes: int, output_stride: int,
-           pretrained_backbone: bool) -> DeepLabV3Plus:
+def _build(resnet: Callable[..., ResNet], weights: WeightsEnum, num_classes: int, in_channels: int,
+           output_stride: int, pretrained_backbone: bool) -> DeepLabV3Plus:
     if output_stride not in ASPP_RATES:
         raise ConfigError(f"model.output_stride must be 8 or 16, got {output_stride}")
     backbone = resnet(weights=weights if pretrained_backbone else None,
                       replace_stride_with_dilation=DILATE_LAYERS[output_stride])
+    backbone.conv1 = with_in_channels(backbone.conv1, in_channels, pretrained_backbone)  # RGB filters adapted
     return DeepLabV3Plus(backbone, num_classes, output_stride)
 
 
-def deeplabv3plus_resnet50(num_classes: int, output_stride: int = 16,
+def deeplabv3plus_resnet50(num_classes: int, in_channels: int = 3, output_stride: int = 16,
                            pretrained_backbone: bool = False) -> DeepLabV3Plus:
     """DeepLabV3+ with a dilated ResNet-50 backbone."""
-    return _build(resnet50, ResNet50_Weights.IMAGENET1K_V1, num_classes, output_stride, pretrained_backbone)
+    return _build(resnet50, ResNet50_Weights.IMAGENET1K_V1, num_classes, in_channels, output_stride,
+                  pretrained_backbone)
 
 
-def deeplabv3plus_resnet101(num_classes: int, output_stride: int = 16,
+def deeplabv3plus_resnet101(num_classes: int, in_channels: int = 3, output_stride: int = 16,
                             pretrained_backbone: bool = False) -> DeepLabV3Plus:
     """DeepLabV3+ with a dilated ResNet-101 backbone."""
-    return _build(resnet101, ResNet101_Weights.IMAGENET1K_V1, num_classes, output_stride, pretrained_backbone)
+    return _build(resnet101, ResNet101_Weights.IMAGENET1K_V1, num_classes, in_channels, output_stride,
+                  pretrained_backbone)

@@ -13,6 +13,8 @@ from torch import nn
 from torchvision.models import VGG16_Weights
 from torchvision.models.vgg import cfgs, make_layers
 
+from seg_cli.models.input_conv import set_input_channels
+
 # Where each map's first useful pixel lies, in that map's own pixels (see the module docstring).
 POOL4_OFFSET = 5   # score_pool4 vs the 2x up-sampled stride-32 scores
 POOL3_OFFSET = 9   # score_pool3 vs the 2x up-sampled stride-16 scores
@@ -55,7 +57,8 @@ def score_layer(in_channels: int, num_classes: int) -> nn.Conv2d:
 class FCNVGG16(nn.Module):
     """VGG-16 features, fc6/fc7 as convolutions, and skips from pool4 (stride 16) and pool3 (stride 8)."""
 
-    def __init__(self, num_classes: int, stride: int = 8, pretrained_backbone: bool = False) -> None:
+    def __init__(self, num_classes: int, stride: int = 8, pretrained_backbone: bool = False,
+                 in_channels: int = 3) -> None:
         super().__init__()
         if stride not in FINAL_OFFSET:
             raise ValueError(f"FCN stride must be one of {sorted(FINAL_OFFSET)}, got {stride}")
@@ -77,6 +80,7 @@ class FCNVGG16(nn.Module):
                 nn.init.zeros_(conv.bias)
         if pretrained_backbone:
             self.load_vgg_state(VGG16_Weights.IMAGENET1K_V1.get_state_dict(progress=True))
+        set_input_channels(self, in_channels, pretrained_backbone)  # after loading: adapts the RGB filters
         self.score_fr = score_layer(4096, num_classes)
         if stride == 32:
             self.upscore = upsampler(num_classes, 32)
@@ -115,16 +119,16 @@ class FCNVGG16(nn.Module):
         return crop(self.upscore(score), FINAL_OFFSET[self.stride], x)
 
 
-def fcn32s_vgg16(num_classes: int, pretrained_backbone: bool = False) -> FCNVGG16:
+def fcn32s_vgg16(num_classes: int, in_channels: int = 3, pretrained_backbone: bool = False) -> FCNVGG16:
     """FCN-32s: stride-32 scores up-sampled x32 in one step."""
-    return FCNVGG16(num_classes, 32, pretrained_backbone)
+    return FCNVGG16(num_classes, 32, pretrained_backbone, in_channels)
 
 
-def fcn16s_vgg16(num_classes: int, pretrained_backbone: bool = False) -> FCNVGG16:
+def fcn16s_vgg16(num_classes: int, in_channels: int = 3, pretrained_backbone: bool = False) -> FCNVGG16:
     """FCN-16s: adds pool4 scores before a x16 up-sampling."""
-    return FCNVGG16(num_classes, 16, pretrained_backbone)
+    return FCNVGG16(num_classes, 16, pretrained_backbone, in_channels)
 
 
-def fcn8s_vgg16(num_classes: int, pretrained_backbone: bool = False) -> FCNVGG16:
+def fcn8s_vgg16(num_classes: int, in_channels: int = 3, pretrained_backbone: bool = False) -> FCNVGG16:
     """FCN-8s: adds pool4 and pool3 scores before a x8 up-sampling."""
-    return FCNVGG16(num_classes, 8, pretrained_backbone)
+    return FCNVGG16(num_classes, 8, pretrained_backbone, in_channels)

@@ -12,6 +12,8 @@ import torch
 from torch import nn
 from torchvision.models import ResNet18_Weights, resnet18
 
+from seg_cli.models.input_conv import with_in_channels
+
 
 def conv_bn_relu(conv: nn.Module, channels: int) -> nn.Sequential:
     """`conv` followed by BatchNorm and ReLU."""
@@ -38,10 +40,11 @@ class DecoderBlock(nn.Module):
 class LinkNet(nn.Module):
     """ResNet-18 encoder (strides 4, 8, 16, 32), four decoder blocks linked by addition, final block."""
 
-    def __init__(self, num_classes: int, pretrained_backbone: bool = False) -> None:
+    def __init__(self, num_classes: int, pretrained_backbone: bool = False, in_channels: int = 3) -> None:
         super().__init__()
         resnet = resnet18(weights=ResNet18_Weights.IMAGENET1K_V1 if pretrained_backbone else None)
-        self.stem = nn.Sequential(resnet.conv1, resnet.bn1, resnet.relu)  # stride 2
+        conv1 = with_in_channels(resnet.conv1, in_channels, pretrained_backbone)  # RGB filters adapted
+        self.stem = nn.Sequential(conv1, resnet.bn1, resnet.relu)  # stride 2
         self.pool = resnet.maxpool  # stride 4
         self.encoders = nn.ModuleList([resnet.layer1, resnet.layer2, resnet.layer3, resnet.layer4])
         self.decoders = nn.ModuleList([  # decoders[i] mirrors encoders[i]
@@ -65,6 +68,6 @@ class LinkNet(nn.Module):
         # The 2x2 transposed conv doubles the stride-2 size: one row/column too many for odd inputs.
         return self.final_up2(h)[..., : x.shape[-2], : x.shape[-1]]
 
-def linknet(num_classes: int, pretrained_backbone: bool = False) -> LinkNet:
+def linknet(num_classes: int, in_channels: int = 3, pretrained_backbone: bool = False) -> LinkNet:
     """LinkNet with a ResNet-18 encoder."""
-    return LinkNet(num_classes, pretrained_backbone)
+    return LinkNet(num_classes, pretrained_backbone, in_channels)

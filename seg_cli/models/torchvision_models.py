@@ -2,6 +2,8 @@
 
 `pretrained` loads torchvision's COCO-with-VOC-labels weights (21 classes); for another class count
 the final classifier convolutions are replaced, so the rest of the pretrained network is still used.
+For `in_channels` other than 3 the backbone's first convolution is remade (seg_cli.models.input_conv),
+its pretrained RGB filters adapted.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from collections.abc import Callable
 from torch import nn
 from torchvision.models import MobileNet_V3_Large_Weights, ResNet50_Weights, ResNet101_Weights
 from torchvision.models import segmentation as tvseg
+
+from seg_cli.models.input_conv import set_input_channels
 
 PRETRAINED_CLASSES = 21  # COCO subset with the 20 VOC categories + background
 
@@ -26,7 +30,7 @@ def _replace_class_convs(module: nn.Module, num_classes: int) -> None:
 
 
 def _build(
-    builder: Callable[..., nn.Module], weights_enum, backbone_weights, num_classes: int,
+    builder: Callable[..., nn.Module], weights_enum, backbone_weights, num_classes: int, in_channels: int,
     pretrained: bool, pretrained_backbone: bool, **kwargs,
 ) -> nn.Module:
     if pretrained:
@@ -35,51 +39,66 @@ def _build(
             _replace_class_convs(model.classifier, num_classes)
             if getattr(model, "aux_classifier", None) is not None:
                 _replace_class_convs(model.aux_classifier, num_classes)
-        return model
-    return builder(
-        weights=None, weights_backbone=backbone_weights if pretrained_backbone else None,
-        num_classes=num_classes, **kwargs,
-    )
+    else:
+        model = builder(
+            weights=None, weights_backbone=backbone_weights if pretrained_backbone else None,
+            num_classes=num_classes, **kwargs,
+        )
+    return set_input_channels(model, in_channels, pretrained=pretrained or pretrained_backbone)
 
 
-def fcn_resnet50(num_classes: int = 21, aux_loss: bool = True, pretrained: bool = False,
-                 pretrained_backbone: bool = False) -> nn.Module:
+def fcn_resnet50(
+    num_classes: int = 21, in_channels: int = 3, aux_loss: bool = True, pretrained: bool = False,
+    pretrained_backbone: bool = False,
+) -> nn.Module:
     """FCN with a dilated ResNet-50 backbone."""
     return _build(tvseg.fcn_resnet50, tvseg.FCN_ResNet50_Weights, ResNet50_Weights.IMAGENET1K_V1,
-                  num_classes, pretrained, pretrained_backbone, aux_loss=aux_loss)
+                  num_classes, in_channels, pretrained, pretrained_backbone, aux_loss=aux_loss)
 
 
-def fcn_resnet101(num_classes: int = 21, aux_loss: bool = True, pretrained: bool = False,
-                  pretrained_backbone: bool = False) -> nn.Module:
+def fcn_resnet101(
+    num_classes: int = 21, in_channels: int = 3, aux_loss: bool = True, pretrained: bool = False,
+    pretrained_backbone: bool = False,
+) -> nn.Module:
     """FCN with a dilated ResNet-101 backbone."""
     return _build(tvseg.fcn_resnet101, tvseg.FCN_ResNet101_Weights, ResNet101_Weights.IMAGENET1K_V1,
-                  num_classes, pretrained, pretrained_backbone, aux_loss=aux_loss)
+                  num_classes, in_channels, pretrained, pretrained_backbone, aux_loss=aux_loss)
 
 
-def deeplabv3_resnet50(num_classes: int = 21, aux_loss: bool = True, pretrained: bool = False,
-                       pretrained_backbone: bool = False) -> nn.Module:
+def deeplabv3_resnet50(
+    num_classes: int = 21, in_channels: int = 3, aux_loss: bool = True, pretrained: bool = False,
+    pretrained_backbone: bool = False,
+) -> nn.Module:
     """DeepLabV3 (ASPP head) with a dilated ResNet-50 backbone."""
     return _build(tvseg.deeplabv3_resnet50, tvseg.DeepLabV3_ResNet50_Weights, ResNet50_Weights.IMAGENET1K_V1,
-                  num_classes, pretrained, pretrained_backbone, aux_loss=aux_loss)
+                  num_classes, in_channels, pretrained, pretrained_backbone, aux_loss=aux_loss)
 
 
-def deeplabv3_resnet101(num_classes: int = 21, aux_loss: bool = True, pretrained: bool = False,
-                        pretrained_backbone: bool = False) -> nn.Module:
+def deeplabv3_resnet101(
+    num_classes: int = 21, in_channels: int = 3, aux_loss: bool = True, pretrained: bool = False,
+    pretrained_backbone: bool = False,
+) -> nn.Module:
     """DeepLabV3 (ASPP head) with a dilated ResNet-101 backbone."""
-    return _build(tvseg.deeplabv3_resnet101, tvseg.DeepLabV3_ResNet101_Weights, ResNet101_Weights.IMAGENET1K_V1,
-                  num_classes, pretrained, pretrained_backbone, aux_loss=aux_loss)
-
-
-def deeplabv3_mobilenet_v3_large(num_classes: int = 21, aux_loss: bool = True, pretrained: bool = False,
-                                 pretrained_backbone: bool = False) -> nn.Module:
-    """DeepLabV3 with a dilated MobileNetV3-Large backbone."""
-    return _build(tvseg.deeplabv3_mobilenet_v3_large, tvseg.DeepLabV3_MobileNet_V3_Large_Weights,
-                  MobileNet_V3_Large_Weights.IMAGENET1K_V1, num_classes, pretrained, pretrained_backbone,
+    return _build(tvseg.deeplabv3_resnet101, tvseg.DeepLabV3_ResNet101_Weights,
+                  ResNet101_Weights.IMAGENET1K_V1, num_classes, in_channels, pretrained, pretrained_backbone,
                   aux_loss=aux_loss)
 
 
-def lraspp_mobilenet_v3_large(num_classes: int = 21, pretrained: bool = False,
-                              pretrained_backbone: bool = False) -> nn.Module:
+def deeplabv3_mobilenet_v3_large(
+    num_classes: int = 21, in_channels: int = 3, aux_loss: bool = True, pretrained: bool = False,
+    pretrained_backbone: bool = False,
+) -> nn.Module:
+    """DeepLabV3 with a dilated MobileNetV3-Large backbone."""
+    return _build(tvseg.deeplabv3_mobilenet_v3_large, tvseg.DeepLabV3_MobileNet_V3_Large_Weights,
+                  MobileNet_V3_Large_Weights.IMAGENET1K_V1, num_classes, in_channels, pretrained,
+                  pretrained_backbone, aux_loss=aux_loss)
+
+
+def lraspp_mobilenet_v3_large(
+    num_classes: int = 21, in_channels: int = 3, pretrained: bool = False,
+    pretrained_backbone: bool = False,
+) -> nn.Module:
     """Lite R-ASPP with a MobileNetV3-Large backbone (no auxiliary head)."""
     return _build(tvseg.lraspp_mobilenet_v3_large, tvseg.LRASPP_MobileNet_V3_Large_Weights,
-                  MobileNet_V3_Large_Weights.IMAGENET1K_V1, num_classes, pretrained, pretrained_backbone)
+                  MobileNet_V3_Large_Weights.IMAGENET1K_V1, num_classes, in_channels, pretrained,
+                  pretrained_backbone)

@@ -85,8 +85,10 @@ class RSU(nn.Module):
 class U2Net(nn.Module):
     """Six RSU encoder stages, five RSU decoder stages, a 3x3 side output per stage and a 1x1 fusion."""
 
-    def __init__(self, num_classes: int, encoder: list[Stage], decoder: list[Stage]) -> None:
+    def __init__(self, num_classes: int, encoder: list[Stage], decoder: list[Stage], in_channels: int = 3) -> None:
         super().__init__()
+        first = encoder[0]
+        encoder = [(first[0], in_channels, *first[2:]), *encoder[1:]]  # the first stage reads the image
         self.encoder = nn.ModuleList(RSU(*stage) for stage in encoder)
         self.decoder = nn.ModuleList(RSU(*stage) for stage in decoder)
         # side1 reads the last decoder stage (full resolution) ... side6 the bottom encoder stage.
@@ -110,11 +112,11 @@ class U2Net(nn.Module):
         return outputs
 
 
-def u2net(num_classes: int) -> U2Net:
+def u2net(num_classes: int, in_channels: int = 3) -> U2Net:
     """Full U^2-Net (about 44 M parameters)."""
-    return U2Net(num_classes, U2NET_ENCODER, U2NET_DECODER)
+    return U2Net(num_classes, U2NET_ENCODER, U2NET_DECODER, in_channels)
 
 
-def u2net_lite(num_classes: int) -> U2Net:
+def u2net_lite(num_classes: int, in_channels: int = 3) -> U2Net:
     """U^2-Net-lite, the paper's U^2-Net-dagger (about 1.1 M parameters)."""
-    return U2Net(num_classes, LITE_ENCODER, LITE_DECODER)
+    return U2Net(num_classes, LITE_ENCODER, LITE_DECODER, in_channels)

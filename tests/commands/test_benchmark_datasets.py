@@ -1,8 +1,10 @@
 """Each benchmark dataset through the real CLI in its official layout: one epoch of train, then eval and predict."""
 
+import numpy as np
 import pytest
+from PIL import Image
 
-from tests.data.fixtures import write_ade20k, write_camvid, write_cityscapes, write_coco_stuff
+from tests.data.fixtures import dataset_config, write_ade20k, write_camvid, write_cityscapes, write_coco_stuff
 from tests.helpers import read_metrics, run_dirs, run_seg
 
 TINY = ["train.epochs=1", "train.batch_size=2", "train.workers=0", "train.progress=false",
@@ -30,6 +32,11 @@ def test_train_eval_predict(tmp_path, option):
     predicted = run_seg("predict", str(images[0]), f"out={tmp_path / 'pred'}", "save=[mask,color]", cwd=tmp_path)
     assert predicted.returncode == 0, predicted.stderr[-3000:]
     assert sorted(p.suffix for p in (tmp_path / "pred").iterdir()) == [".png", ".png"]
+    palette = dataset_config(option)["palette"]
+    if palette:  # the dataset's own class colours (Cityscapes', SegNet's) colour the prediction
+        colour = next((tmp_path / "pred").glob("*_color.png"))
+        used = {tuple(c) for c in np.asarray(Image.open(colour)).reshape(-1, 3).tolist()}
+        assert used <= {tuple(c) for c in palette}, used
 
 
 def test_drive_unet_preset_trains_evaluates_and_predicts(tmp_path):

@@ -8,11 +8,12 @@ from seg_cli.errors import DataError
 
 
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "CMYK", "I;16"])
-def test_any_image_mode_loads_as_rgb_uint8(tmp_path, mode):
+def test_any_image_mode_loads_as_rgb(tmp_path, mode):
     path = tmp_path / ("x.tif" if mode in ("CMYK", "I;16") else "x.png")
     Image.new(mode, (7, 5)).save(path)
     image = load_image(path)
-    assert image.shape == (3, 5, 7) and image.dtype == torch.uint8
+    # 16-bit keeps its precision as float32 on the [0, 1] scale (tests/data/test_bands.py)
+    assert image.shape == (3, 5, 7) and image.dtype == (torch.float32 if mode == "I;16" else torch.uint8)
 
 
 def test_exif_orientation_is_applied(tmp_path):

@@ -22,7 +22,7 @@ SIZE = (97, 131)  # odd on purpose: every stride rounds differently
 
 def model_cfg(name: str, num_classes: int, **overrides) -> dict:
     cfg = yaml.safe_load((Path(config_dir()) / "model" / f"{name}.yaml").read_text())
-    return {**cfg, "num_classes": num_classes, **overrides}
+    return {**cfg, "num_classes": num_classes, "in_channels": 3, **overrides}  # in_channels: as num_classes
 
 
 def family(class_counts: tuple[int, ...] = ()) -> list:

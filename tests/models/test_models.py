@@ -19,6 +19,7 @@ def model_cfg(name: str, num_classes: int = 3) -> dict:
 
     cfg = yaml.safe_load((Path(config_dir()) / "model" / f"{name}.yaml").read_text())
     cfg["num_classes"] = num_classes
+    cfg["in_channels"] = 3  # ${oc.select:dataset.in_channels,3} outside a composed config
     return cfg
 
 
