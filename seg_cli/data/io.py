@@ -210,7 +210,8 @@ def load_mask(path: str | Path) -> torch.Tensor:
         with Image.open(path) as img:
             if img.mode not in ("P", "L", "1", "I", "I;16"):
                 raise DataError(
-                    f"mask {path} has mode {img.mode}; expected a single-channel (palette or grayscale) PNG"
+                    f"mask {path} has mode {img.mode}; expected a single-channel (palette or grayscale) PNG "
+                    "(colour-coded masks: set dataset.palette=[[r, g, b], ...], one colour per class)"
                 )
             array = np.asarray(img)
     except FileNotFoundError:

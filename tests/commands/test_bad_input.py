@@ -71,7 +71,7 @@ def rgb_mask(voc):
     (zero_byte_mask, "cannot read mask"),
     (label_out_of_range, "has label values [42] outside [0, 21)"),
     (size_mismatch, "image is (30, 30) but its mask is (40, 52)"),
-    (rgb_mask, "expected a single-channel (palette or grayscale) PNG"),
+    (rgb_mask, "expected a single-channel (palette or grayscale) PNG (colour-coded masks: set dataset.palette="),
 ])
 def test_bad_dataset_files_are_named(tmp_path, mutate, message):
     voc = _voc(tmp_path)

@@ -54,3 +54,12 @@ def test_drive_unet_preset_trains_evaluates_and_predicts(tmp_path):
     predicted = run_seg("predict", str(image), f"out={tmp_path / 'pred'}", "save=mask", cwd=tmp_path)
     assert predicted.returncode == 0, predicted.stderr[-3000:]
     assert (tmp_path / "pred" / "01_test.png").is_file()
+
+
+def test_voc_aug_from_sbds_own_release_trains(tmp_path):
+    from tests.data.fixtures import write_sbd_release
+
+    root = write_sbd_release(tmp_path / "data")
+    trained = run_seg("train", "dataset=voc_aug", f"dataset.root={root}", *TINY, cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert read_metrics(run_dirs(tmp_path)[-1])["epoch"] == 1
