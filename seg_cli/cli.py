@@ -36,7 +36,7 @@ def usage() -> str:
         "Each command is a Hydra app: `seg train --help` shows its config groups and options,",
         "`seg train --cfg job` prints the composed config, `seg train -m optimizer.lr=0.01,0.02` sweeps.",
         "`seg predict IMG|DIR ...` takes image files and folders as positional arguments.",
-        "`seg data check|show|stats dataset=NAME` and `seg data download voc|voc_aug|duts` take words first.",
+        "`seg data check|show|stats dataset=NAME` and `seg data download NAME` (voc, voc_aug, duts, ade20k, coco_stuff164k, cityscapes, camvid, drive) take words first.",
     ]
     return "\n".join(lines)
 

@@ -259,7 +259,7 @@ def main(cfg: DictConfig) -> Any:
     absolutize_paths(cfg)
     if cfg.action is None:
         raise ConfigError("say what to do: seg data check|show|stats dataset=NAME, "
-                          "or seg data download voc|voc_aug|duts")
+                          "or seg data download NAME (one of: " + ", ".join(DOWNLOADS) + ")")
     require_choice("action", cfg.action, ACTIONS)
     if cfg.action == "download":
         require_choice("name", cfg.name, tuple(DOWNLOADS))

@@ -1,6 +1,6 @@
 """The archives seg can fetch, and the one function that fetches them.
 
-Both `dataset.download=true` (seg_cli.data.voc) and `seg data download voc|voc_aug|duts` go through
+Both `dataset.download=true` (seg_cli.data.voc) and `seg data download NAME` go through
 `download_archives`: the same URLs, MD5 checks, unpacking and one-line failure naming what to fetch by hand.
 """
 
