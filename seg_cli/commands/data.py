@@ -22,7 +22,7 @@ from seg_cli.commands.common import (
     to_plain,
 )
 from seg_cli.commands.validation import require_choice, require_positive
-from seg_cli.data.download import DOWNLOADS, download_dataset
+from seg_cli.data.download import DATASET_ROOTS, DOWNLOADS, download_dataset
 from seg_cli.errors import ConfigError, DataError, one_line
 from seg_cli.paths import config_dir
 from seg_cli.values import as_list
@@ -72,7 +72,7 @@ def check_split(dataset_cfg: dict[str, Any], split: str, problems: list[str]):
         try:
             image, raw = dataset.load_pair(index)
             stats.raw_values.update(int(v) for v in torch.unique(raw))
-            # the label convention and the checks training applies (sizes agree, labels in range, 0/255 masks)
+            # the checks training applies (sizes agree, labels in range, 0/255 masks)
             image, mask = dataset.check_loaded(index, image, raw)
         except DataError as exc:
             name, message = dataset.sample_name(index), one_line(exc)
@@ -107,13 +107,14 @@ def print_check_report(title: str, stats: list[SplitStats], names: list[str], ig
 
 
 def print_stored_values(values: set[int], label_count: int, ignore_index: int, mapped: bool) -> None:
-    """The values the mask files store (before label_map / reduce_zero_label), and, unless the dataset maps
-    them already, the convention they look like with the keys to set."""
+    """The mask values as read (with no label_map / reduce_zero_label set: the values the files store), and,
+    unless the dataset maps them already, the convention they look like with the keys to set."""
     from seg_cli.data.labels import suggest_convention
 
     shown = sorted(values)
     listed = ", ".join(map(str, shown[:40])) + (f", ... ({len(shown)} distinct)" if len(shown) > 40 else "")
-    print(f"stored mask values (before any label mapping): {listed or '-'}")
+    where = "after dataset.label_map / reduce_zero_label" if mapped else "as stored"
+    print(f"mask values read ({where}): {listed or '-'}")
     for hint in [] if mapped else suggest_convention(values, label_count, ignore_index):
         print(f"  looks like {hint}")
 
@@ -268,7 +269,7 @@ def main(cfg: DictConfig) -> Any:
         fetched = download_dataset(cfg.name, root, cfg.mirror, cfg.timeout)
         print(f"seg data download: {cfg.name} is in {root}" + ("" if fetched else " (already there)"))
         if (Path(config_dir()) / "dataset" / f"{cfg.name}.yaml").is_file():
-            print(f"next: seg data check dataset={cfg.name} dataset.root={root}")
+            print(f"next: seg data check dataset={cfg.name} dataset.root={root / DATASET_ROOTS.get(cfg.name, '')}")
         return root
     if cfg.name is not None:
         raise ConfigError(f"seg data {cfg.action} takes dataset=NAME, not the word '{cfg.name}'")

@@ -76,7 +76,7 @@ class SegmentationDataset(Dataset):
         return load_image(path, channels=self.in_channels)
 
     def read_mask_file(self, path) -> torch.Tensor:
-        """A mask file as stored values (colour masks decoded with dataset.palette): what load_pair uses."""
+        """A mask file as class indices by the dataset's label convention: what load_pair uses."""
         return self.labels.read(path)
 
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -112,7 +112,6 @@ class SegmentationDataset(Dataset):
             raise DataError(f"{self.sample_name(index)}: image is {tuple(image.shape[-2:])} "
                             f"but its mask is {tuple(mask.shape)}")
         image = match_bands(image, self.in_channels, f"of {self.sample_name(index)}")
-        mask = self.labels.apply(mask)
         if self.label_count == 2 and self.ignore_index == 255 and not self.labels.maps_values:
             mask = self._map_binary_255(mask, index)
         check_labels(mask, self.label_count, self.ignore_index, self.sample_name(index))

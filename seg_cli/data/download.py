@@ -71,6 +71,8 @@ DOWNLOADS: dict[str, tuple[Archive, ...]] = {
     ),
     "cityscapes": (), "camvid": (), "drive": (),  # fetched by hand: MANUAL says how
 }
+# Where dataset.root points once a download is unpacked under root, where that is not root itself.
+DATASET_ROOTS: dict[str, str] = {"ade20k": "ADEChallengeData2016"}
 # Sets behind a registration or without one archive: where to get them and the tree to unpack them into.
 MANUAL: dict[str, str] = {
     "cityscapes": "Cityscapes needs a free registration: download gtFine_trainvaltest.zip and "

@@ -78,7 +78,7 @@ class FolderSegmentation(PairedFiles):
 
     def read_mask(self, path: Path) -> torch.Tensor:
         mask = self.read_mask_file(path)
-        if self.binary_255:
+        if self.binary_255 and not self.labels.maps_values:  # a label_map states the convention itself
             if bool(((mask != 0) & (mask != 255)).any()):
                 values = sorted(int(v) for v in mask.unique() if v not in (0, 255))[:10]
                 raise DataError(

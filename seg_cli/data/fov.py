@@ -12,8 +12,7 @@ from typing import Any
 
 import torch
 
-from seg_cli.data.io import load_mask
-from seg_cli.data.paired import PairedFolders, pair_by_stem
+from seg_cli.data.paired import PairedFolders, load_thresholded_mask, pair_by_stem
 from seg_cli.errors import DataError
 
 
@@ -34,7 +33,7 @@ class FieldOfViewFolders(PairedFolders):
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image, mask = super().load_pair(index)
         image_path = self.pairs[index][0]
-        view = load_mask(self.fov[image_path])
+        view = load_thresholded_mask(self.fov[image_path], 127)  # grey level: GIF palette order varies
         if tuple(view.shape) != tuple(mask.shape):
             raise DataError(f"field-of-view mask {self.fov[image_path]} is {tuple(view.shape)} but the image "
                             f"{image_path} is {tuple(mask.shape)}")

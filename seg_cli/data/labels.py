@@ -1,10 +1,12 @@
 """Label conventions: how the values stored in mask files become class indices, for every dataset.
 
-Applied once when a mask is read, before the transforms (seg_cli.data.base.SegmentationDataset):
-- `palette`: RGB colour masks, colour i -> class i (any other colour is an error naming it);
-- `label_map`: source value -> class index, or -> "ignore" (the ignore index);
-- `reduce_zero_label`: 0 -> ignore and v -> v - 1, after the map (MMSegmentation's order), the ignore
+Applied once when a mask file is read (`LabelConvention.read`), before the checks and the transforms:
+- `palette`: RGB colour masks, colour i -> class i (any other colour is an error naming it); such masks
+  hold class indices already, so the two keys below apply to stored values only;
+- `label_map`: stored value -> class index, or -> "ignore" (the ignore index);
+- `reduce_zero_label`: 0 -> ignore and v -> v - 1, after the map (MMSegmentation 0.x's order), the ignore
   index itself kept, as ADE20K's 0 = "other" needs.
+The palette also gives the class colours predictions are drawn in (seg_cli.data.palette).
 A value neither mapped nor a class stays an error naming the file and the values (seg_cli.data.io.check_labels).
 """
 
@@ -39,14 +41,15 @@ class LabelConvention:
 
     @property
     def maps_values(self) -> bool:
-        """Whether masks are mapped at all (then the 0/255 guess of binary datasets stays out of it)."""
-        return self.lookup is not None or self.palette is not None
+        """Whether stored values are mapped (then the 0/255 guess of binary datasets stays out of it)."""
+        return self.lookup is not None
 
     def read(self, path: str | Path) -> torch.Tensor:
-        """A mask file as stored values: palette-decoded when it is a colour image and a palette is set."""
+        """A mask file as class indices: a colour image decoded with the palette, else its stored values
+        through label_map / reduce_zero_label."""
         if self.palette is not None and is_colour_image(path):
             return decode_colours(Path(path), self.palette)
-        return load_mask(path)
+        return self.apply(load_mask(path))
 
     def apply(self, mask: torch.Tensor) -> torch.Tensor:
         """Stored values -> class indices (unchanged without a map). Values past the table stay as they are,

@@ -180,6 +180,8 @@ class PairedFolders(PairedFiles):
                              mask_suffix.format(**fill), image_extensions, mask_extensions, recursive)
         self.pairs = list(pairs.values())
         self.threshold = threshold
+        if threshold is not None:  # thresholded masks are 0/1 already: no 255 to read as foreground
+            self._zero_255_masks = False
 
     def read_mask(self, path: Path) -> torch.Tensor:
         if self.threshold is None:

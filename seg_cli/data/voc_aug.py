@@ -85,7 +85,7 @@ class VOCAugSegmentation(SegmentationDataset):
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image = self.read_image_file(self.image_path(index))
         path = self.mask_paths[index]
-        mask = load_sbd_mask(path) if path.suffix == ".mat" else self.read_mask_file(path)
+        mask = self.labels.apply(load_sbd_mask(path)) if path.suffix == ".mat" else self.read_mask_file(path)
         if image.shape[-2:] != mask.shape:
             raise DataError(
                 f"image {self.ids[index]}.jpg is {tuple(image.shape[-2:])} but its mask is {tuple(mask.shape)}"

@@ -99,9 +99,10 @@ def test_check_reports_stored_values_and_the_convention_they_look_like(tmp_path)
         Image.fromarray(mask).save(path)
     result = run_seg("data", "check", "dataset=voc", f"dataset.root={voc}", cwd=tmp_path)
     assert result.returncode == 1
-    assert "stored mask values (before any label mapping): 0, 2, 3, 4, 5, 6, 7, 8, 21" in result.stdout
+    assert "mask values read (as stored): 0, 2, 3, 4, 5, 6, 7, 8, 21" in result.stdout
     assert "looks like 0 as 'unlabelled' with classes 1..N: set dataset.reduce_zero_label=true" in result.stdout
     fixed = run_seg("data", "check", "dataset=voc", f"dataset.root={voc}", "dataset.reduce_zero_label=true",
                     cwd=tmp_path)
     assert fixed.returncode == 0, fixed.stdout[-2000:]
     assert "looks like" not in fixed.stdout and "no problems found" in fixed.stdout
+    assert "mask values read (after dataset.label_map / reduce_zero_label): 1, 2, 3, 4, 5, 6, 7, 20, 255" in fixed.stdout

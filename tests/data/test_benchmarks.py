@@ -82,3 +82,16 @@ def test_drive_ignores_pixels_outside_the_field_of_view(tmp_path):
     image, mask = train[0]
     assert image.shape[0] == 3 and classes(mask[:, :4]) == {IGNORE} and classes(mask[:, 4:]) == {0, 1}
     assert train.sample_name(0).endswith("training/1st_manual/21_manual1.gif")
+
+
+def test_drive_field_of_view_is_read_by_grey_level_whatever_the_gif_palette(tmp_path):
+    from tests.data.fixtures import write_drive
+
+    root = write_drive(tmp_path)
+    for path in (root / "training" / "mask").glob("*.gif"):  # white first in the palette: index 0 is inside
+        inside = np.asarray(Image.open(path).convert("L")) > 127
+        gif = Image.fromarray(np.where(inside, 0, 1).astype(np.uint8), mode="P")
+        gif.putpalette([255, 255, 255, 0, 0, 0] + [0, 0, 0] * 254)
+        gif.save(path)
+    mask = untransformed("drive", root, "train")[0][1]
+    assert classes(mask[:, :4]) == {IGNORE} and IGNORE not in classes(mask[:, 4:])

@@ -76,3 +76,53 @@ def test_hints_for_common_conventions():
     assert any("dataset=cityscapes" in h for h in suggest_convention({0, 7, 8, 26, 33}, 19, 255))
     assert any("0/255 binary" in h for h in suggest_convention({0, 255}, 4, 255))
     assert suggest_convention({0, 1, 2, 255}, 3, 255) == []
+
+
+def test_a_palette_for_colours_leaves_grey_0_255_masks_as_foreground(tmp_path):
+    mask = np.zeros((40, 52), np.uint8)
+    mask[10:30, 10:40] = 255  # binary 0/255 masks in a two-label dataset
+    root = voc_with_masks(tmp_path, [mask])
+    cfg = {**VOC, "root": root, "num_classes": 2, "class_names": ["background", "object"]}
+    plain = build_dataset(cfg, "train", train=False)[0][1]
+    coloured = build_dataset({**cfg, "palette": [[0, 0, 0], [255, 0, 0]]}, "train", train=False)[0][1]
+    assert set(plain.unique().tolist()) == set(coloured.unique().tolist()) == {0, 1}
+
+
+def test_colour_decoded_masks_are_not_mapped_again(tmp_path):
+    rgb = np.zeros((40, 52, 3), np.uint8)
+    rgb[:, 30:] = (128, 0, 0)
+    root = voc_with_masks(tmp_path, [rgb])
+    palette = [[0, 0, 0], [128, 0, 0]] + [[i, i, i] for i in range(1, 20)]
+    mask = build_dataset({**VOC, "root": root, "palette": palette, "label_map": {1: 5, 0: "ignore"}}, "train",
+                         train=False)[0][1]
+    assert mask[:, 30:].eq(1).all() and mask[:, :30].eq(0).all()  # colours name classes, not stored values
+
+
+def test_folder_0_255_masks_follow_an_explicit_label_map(tmp_path):
+    from tests.data.fixtures import write_folder
+
+    root = write_folder(tmp_path, n=4)
+    cfg = {"_target_": "seg_cli.data.folder.FolderSegmentation", "root": str(root), "val_fraction": 0,
+           "num_classes": 2, "task": "multiclass", "ignore_index": 255, "base_size": 32, "crop_size": 32,
+           "class_names": ["object", "rest"], "label_map": {0: 1, 255: 0}}
+    stored = np.asarray(Image.open(sorted((root / "masks").glob("*.png"))[0]))
+    mask = build_dataset(cfg, "train", train=False)[0][1].numpy()
+    assert ((stored == 255) == (mask == 0)).all() and ((stored == 0) == (mask == 1)).all()
+
+
+def test_the_full_cityscapes_and_coco_stuff_tables():
+    from tests.data.fixtures import dataset_config
+
+    # cityscapesScripts' labels table: (labelId, trainId) of the 19 training classes; every other id ignored
+    train_ids = dict(zip([7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33], range(19)))
+    city = LabelConvention(label_map=dataset_config("cityscapes")["label_map"])
+    assert city.apply(torch.arange(34)).tolist() == [train_ids.get(i, 255) for i in range(34)]
+    # COCO-Stuff: stored id = category id - 1; ids no category uses are dropped, the rest numbered in order
+    unused = {11, 25, 28, 29, 44, 65, 67, 68, 70, 82, 90}
+    coco = LabelConvention(label_map=dataset_config("coco_stuff164k")["label_map"])
+    expected, index = [], 0
+    for stored in range(182):
+        expected.append(255 if stored in unused else index)
+        index += stored not in unused
+    assert coco.apply(torch.arange(182)).tolist() == expected and index == 171
+    assert coco.apply(torch.tensor([255])).tolist() == [255]
