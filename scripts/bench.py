@@ -138,7 +138,8 @@ def training_parts(model: torch.nn.Module, config: dict[str, Any], device: torch
 
     t = config["train"]
     optimizer = build_optimizer(model, config)
-    scheduler = build_scheduler(optimizer, {**config, "train": {**t, "epochs": 1}}, steps_per_epoch=steps)
+    scheduler = build_scheduler(optimizer, {**config, "train": {**t, "epochs": 1, "max_steps": None}},
+                                steps_per_epoch=steps)
     dtype = amp_dtype(device, t["amp"], t["amp_dtype"])
     criterion = build_criterion(config["loss"], build_dataset(config["dataset"], "train", train=True))
     return criterion, optimizer, scheduler, grad_scaler(dtype), dtype

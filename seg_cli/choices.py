@@ -8,6 +8,9 @@ RESIZE_MODES = ("shorter", "square")  # dataset.resize: shorter side to base_siz
 ON_ERROR = ("raise", "skip")  # data.on_error
 EVAL_RESOLUTIONS = ("original", "resized")  # eval.resolution: metrics at the label's size, or at the eval resize
 SOD_NORMALIZE = ("none", "minmax")  # eval.sod_normalize (binary tasks), see seg_cli.metrics.scorers.BinaryScorer
+# eval.metrics: the columns of the multi-class table (all are always in metrics.json), see
+# seg_cli.metrics.confusion.TABLE_METRICS
+EVAL_METRICS = ("iou", "acc", "dice", "f1", "precision", "recall", "fwiou")
 INFER_MODES = ("whole", "slide")  # infer.mode
 AMP_DTYPES = ("float16", "bfloat16")  # train.amp_dtype
 SWITCHES = ("auto", "true", "false")  # train.progress, train.sync_bn

@@ -10,6 +10,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from seg_cli.errors import SegError, one_line
+
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("seg_cli.commands.train", "train a model (default: small UNet on the built-in synthetic set)"),
     "eval": ("seg_cli.commands.evaluate", "evaluate a checkpoint (default: the newest run's best.pt)"),
@@ -36,6 +38,7 @@ def usage() -> str:
         "Each command is a Hydra app: `seg train --help` shows its config groups and options,",
         "`seg train --cfg job` prints the composed config, `seg train -m optimizer.lr=0.01,0.02` sweeps.",
         "`seg predict IMG|DIR ...` takes image files and folders as positional arguments.",
+        "`seg predict photo.jpg model=deeplabv3_resnet50 model.pretrained=true` uses torchvision's published weights.",
         "`seg data check|show|stats dataset=NAME` and `seg data download NAME` (voc, voc_aug, duts, ade20k, coco_stuff164k, cityscapes, camvid, drive) take words first.",
     ]
     return "\n".join(lines)
@@ -83,10 +86,32 @@ def _looks_like_override(arg: str) -> bool:
 
 
 def checkpoint_overrides(overrides: list[str]) -> list[str]:
-    """eval/predict take their model and dataset from the checkpoint: `dataset.root=X` patches that
-    config, so it is added with Hydra's `++` (the primary config has no dataset keys to override)."""
-    return ["++" + o if o.split("=", 1)[0].split(".")[0] in ("model", "dataset") and "." in o.split("=", 1)[0]
-            else o for o in overrides]
+    """eval/predict/export take their model and dataset from a checkpoint or from the command line, and their
+    primary configs hold neither: `dataset.root=X` patches a config with Hydra's `++`, and a group choice
+    (`model=NAME`, `dataset=NAME`) is appended to the defaults list with `+`."""
+    rewritten = []
+    for override in overrides:
+        key = override.split("=", 1)[0]
+        if key.split(".")[0] in ("model", "dataset") and "." in key:
+            override = "++" + override
+        elif key in ("model", "dataset") and "=" in override:
+            override = "+" + override
+        rewritten.append(override)
+    return rewritten
+
+
+def prefetch_published_weights(flags: Sequence[str], overrides: Sequence[str]) -> None:
+    """`model=NAME model.pretrained=true` without a ckpt: download torchvision's weights into torch.hub's cache
+    before the Hydra job starts, so that an offline failure leaves no run dir behind (the job then reads the
+    cached file). Flags (`--cfg`, `-m`, ...) run nothing here: a sweep's jobs fetch for themselves."""
+    values = dict(o.lstrip("+~").split("=", 1) for o in overrides if "=" in o)
+    unset = ("", "null", "None")
+    if flags or values.get("model.pretrained", "").lower() != "true" or values.get("ckpt", "") not in unset \
+            or values.get("model.weights", "") not in unset:
+        return
+    from seg_cli.models.published import ensure_cached  # torch and torchvision: only on this path
+
+    ensure_cached(values.get("model", ""))
 
 
 def inputs_override(inputs: Sequence[str]) -> str:
@@ -121,6 +146,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def missing_sweeper(overrides: list[str]) -> bool:
+    """`hparams_search=...` without the search extra (Hydra's own message spans many lines)."""
+    if not any(o.lstrip("+").startswith("hparams_search=") and not o.endswith("=null") for o in overrides):
+        return False
+    import importlib.util
+
+    return importlib.util.find_spec("hydra_plugins.hydra_optuna_sweeper") is None
+
+
 def dispatch(args: list[str]) -> int:
     """Run the command named by args[0] with the rest of the line."""
     if not args or args[0] in ("-h", "--help", "help"):
@@ -149,8 +183,17 @@ def dispatch(args: list[str]) -> int:
             return 2
     elif inputs:
         overrides.append(inputs_override(inputs))
+    if command == "train" and missing_sweeper(overrides):
+        print("seg: error: hparams_search needs Hydra's Optuna sweeper: pip install -e \".[search]\" "
+              "(or pip install hydra-optuna-sweeper)", file=sys.stderr)
+        return 1
     if command in ("eval", "predict", "export"):
         overrides = checkpoint_overrides(overrides)
+        try:
+            prefetch_published_weights(flags, overrides)
+        except SegError as exc:
+            print(f"seg: error: {one_line(exc)}", file=sys.stderr)
+            return 1
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and "-m" not in flags and "--multirun" not in flags:
         from seg_cli.engine.distributed import shared_run_dir_overrides  # torch only under torchrun
 

@@ -10,7 +10,7 @@ from seg_cli.commands import schema
 from seg_cli.paths import config_dir
 
 CONFIGS = Path(config_dir())
-GROUPS = ["model", "dataset", "optimizer", "scheduler", "experiment"]
+GROUPS = ["model", "dataset", "optimizer", "scheduler", "augment", "experiment"]
 schema.register()
 
 
@@ -94,3 +94,14 @@ def test_benchmark_presets_follow_mmsegmentations_80k_recipes(option, images, gl
     assert cfg.train.batch_size * 4 == global_batch
     iterations = cfg.train.epochs * (images // global_batch)
     assert 0.98 * 80_000 < iterations < 1.02 * 80_000
+
+
+@pytest.mark.parametrize("option", options("hparams_search"))
+def test_every_hparams_search_composes_with_optuna_and_searches_existing_keys(option):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base=None):
+        cfg = compose("train", overrides=[f"hparams_search={option}"], return_hydra_config=True)
+    sweeper = cfg.hydra.sweeper
+    assert "OptunaSweeper" in sweeper._target_ and sweeper.n_trials > 0
+    for key in sweeper.params:
+        assert OmegaConf.select(cfg, key) is not None, f"{option} searches {key}, which the config lacks"

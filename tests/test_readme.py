@@ -6,6 +6,7 @@ cannot have — 8 GPUs, a second node, SLURM, downloads — the closest thing it
 comment). A README command missing here fails the first test, so the README cannot show an untested command.
 """
 
+import os
 import re
 import socket
 import subprocess
@@ -17,12 +18,14 @@ from PIL import Image
 
 from tests.data.fixtures import write_duts, write_folder
 from tests.helpers import FAST_TRAIN, FAST_VOC, run_dirs, write_voc
+from tests.models.fixtures import SMALLEST, write_published_cache
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 FAST_BINARY = ["train.epochs=1", "train.batch_size=2", "train.workers=0", "train.progress=false",
                "dataset.base_size=32", "dataset.crop_size=32"]
 VOC = "dataset.root={voc}"
+FAST_STEPS = [arg for arg in FAST_TRAIN if not arg.startswith("train.epochs=")]  # train.max_steps sets the length
 NO_DOWNLOAD = "model.pretrained_backbone=false"  # ImageNet weights cannot be downloaded in tests
 SEG = "seg"
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
@@ -33,6 +36,16 @@ README_COMMANDS: dict[str, list[str]] = {
     "seg train": [SEG, "train", *FAST_TRAIN],
     "seg eval": [SEG, "eval", "workers=0"],
     "seg predict photo.jpg more/": [SEG, "predict", "{photo}", "{more}"],
+    # published weights: tests cannot download, so TORCH_HOME's cache holds a random LR-ASPP (the smallest of the
+    # six) under its published file name, read through torchvision's real cache path
+    "seg predict photo.jpg model=deeplabv3_resnet101 model.pretrained=true":
+        [SEG, "predict", "{photo}", f"model={SMALLEST}", "model.pretrained=true", "dataset.base_size=64"],
+    "seg eval model=deeplabv3_resnet50 model.pretrained=true dataset=voc dataset.root=/data/VOCdevkit "
+    "eval.resolution=resized":
+        [SEG, "eval", f"model={SMALLEST}", "model.pretrained=true", "dataset=voc", VOC, "eval.resolution=resized",
+         "workers=0", "dataset.base_size=64"],
+    "seg predict photo.jpg model=fcn_resnet50 model.weights=path/to/weights.pth":
+        [SEG, "predict", "{photo}", f"model={SMALLEST}", "model.weights={published_file}", "dataset.base_size=64"],
     "seg train model=fcn_resnet50 dataset=voc dataset.root=/data/VOCdevkit":
         [SEG, "train", "model=fcn_resnet50", "dataset=voc", VOC, *FAST_VOC],
     "seg train -m optimizer.lr=0.01,0.02 model=fcn_resnet50,deeplabv3_resnet50":
@@ -49,9 +62,12 @@ README_COMMANDS: dict[str, list[str]] = {
     "seg predict photos/ out=masks/ ckpt=path/to/best.pt": [SEG, "predict", "{more}", "out=masks/", "ckpt={best}"],
     "seg train loss=weighted_cross_entropy": [SEG, "train", "loss=weighted_cross_entropy", *FAST_TRAIN],
     "seg train loss=focal loss.gamma=2": [SEG, "train", "loss=focal", "loss.gamma=2", *FAST_TRAIN],
+    "seg eval eval.metrics=[iou,dice,f1,fwiou] eval.worst=8":
+        [SEG, "eval", "eval.metrics=[iou,dice,f1,fwiou]", "eval.worst=8", "workers=0"],
     "seg train dataset=duts dataset.root=/data/DUTS model=u2net_lite":
         [SEG, "train", "dataset=duts", "dataset.root={duts}", "model=u2net_lite", *FAST_BINARY],
     "seg predict photo.jpg": [SEG, "predict", "{photo}", "out=cutouts/"],
+    "seg predict photo.jpg threshold=0.4": [SEG, "predict", "{photo}", "threshold=0.4", "out=thresholded/"],
     "seg train experiment=duts_u2net dataset.root=/data/DUTS":
         [SEG, "train", "experiment=duts_u2net", "dataset.root={duts}", *FAST_BINARY],
     "seg train dataset=folder dataset.root=/data/mine model=unet":
@@ -67,6 +83,18 @@ README_COMMANDS: dict[str, list[str]] = {
     "seg train train.checkpoint_every=500 data.on_error=skip":
         [SEG, "train", *FAST_TRAIN, "train.checkpoint_every=500", "data.on_error=skip"],
     "seg train -m optimizer.lr=0.01,0.02": [SEG, "train", "-m", "optimizer.lr=0.01,0.02", *FAST_TRAIN],
+    "seg train -m hparams_search=lr_wd hydra.sweeper.n_trials=20":
+        [SEG, "train", "-m", "hparams_search=lr_wd", "hydra.sweeper.n_trials=2", *FAST_TRAIN],
+    "seg train train.max_steps=80000 train.eval_every_steps=8000":
+        [SEG, "train", *FAST_STEPS, "train.max_steps=6", "train.eval_every_steps=3"],
+    "seg train train.early_stopping.patience=5 train.early_stopping.min_delta=0.001":
+        [SEG, "train", *FAST_TRAIN, "train.epochs=3", "train.early_stopping.patience=1",
+         "train.early_stopping.min_delta=0.001"],
+    "seg train model=deeplabv3_resnet50 model.pretrained_backbone=true train.freeze=[backbone] train.freeze_epochs=2":
+        [SEG, "train", "model=deeplabv3_resnet50", NO_DOWNLOAD, "train.freeze=[backbone]", "train.freeze_epochs=1",
+         *FAST_TRAIN, "train.epochs=2"],  # ImageNet weights cannot be downloaded here
+    "seg train train.ema.decay=0.999 train.backbone_lr_mult=0.1":
+        [SEG, "train", "train.ema.decay=0.999", "train.backbone_lr_mult=0.1", *FAST_TRAIN],
     # 8 GPUs -> 2 CPU processes (gloo)
     "torchrun --nproc_per_node=8 -m seg_cli train experiment=voc_deeplabv3_resnet50 dataset.root=/data/VOCdevkit":
         [*TORCHRUN, "--standalone", "--nproc_per_node=2", "-m", "seg_cli", "train",
@@ -94,6 +122,10 @@ README_COMMANDS: dict[str, list[str]] = {
     # the fixture is already unpacked under root, so nothing is fetched
     "seg data download voc root=/data": [SEG, "data", "download", "voc", "root={data}"],
     "seg data show dataset=voc dataset.root=/data/VOCdevkit n=8": [SEG, "data", "show", "dataset=voc", VOC, "n=8"],
+    "seg data show dataset=voc dataset.root=/data/VOCdevkit augment=strong":
+        [SEG, "data", "show", "dataset=voc", VOC, "augment=strong", "dataset.crop_size=40"],
+    "seg train augment=strong augment.steps.3.p=0.2": [SEG, "train", "augment=strong", "augment.steps.3.p=0.2",
+                                                      *FAST_TRAIN],
     "python scripts/bench.py --model lraspp_mobilenet_v3_large --batch 4 --crop 256 --device cpu":
         [sys.executable, str(REPO / "scripts/bench.py"), "--model", "lraspp_mobilenet_v3_large", "--batch", "4",
          "--crop", "256", "--device", "cpu", "--steps", "2", "--warmup", "1", "--eval-images", "2",
@@ -127,7 +159,8 @@ def make_fixtures(root: Path) -> dict[str, str]:
     (root / "list.txt").write_text("photo.jpg\nmore/a.jpg\n")
     return {"voc": str(voc), "data": str(root / "data"), "photo": str(root / "photo.jpg"), "more": str(root / "more"),
             "list": str(root / "list.txt"), "duts": str(write_duts(root / "DUTS")),
-            "mine": str(write_folder(root / "mine")), "port": str(free_port())}
+            "mine": str(write_folder(root / "mine")), "port": str(free_port()), "torch_home": str(root / "torch"),
+            "published_file": str(write_published_cache(root / "torch"))}
 
 
 @pytest.mark.slow
@@ -141,7 +174,8 @@ def test_readme_commands_run_in_order(tmp_path):
         argv = [a.format(**fixtures) for a in README_COMMANDS[command]]
         if argv[0] == SEG:
             argv = [sys.executable, "-m", "seg_cli", *argv[1:]]
-        result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+        result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=900,
+                                env={**os.environ, "TORCH_HOME": fixtures["torch_home"]})
         assert result.returncode == 0, f"{command}\n{result.stdout[-1500:]}\n{result.stderr[-3000:]}"
         if command.startswith("seg train model=fcn_resnet50 dataset=voc"):
             fixtures["voc_run"] = str(run_dirs(tmp_path)[-1])

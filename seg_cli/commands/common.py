@@ -13,7 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-from seg_cli.errors import CheckpointError, SegError, one_line
+from seg_cli.errors import CheckpointError, ConfigError, SegError, one_line
 
 log = logging.getLogger("seg")
 
@@ -92,18 +92,57 @@ def find_checkpoint(key: str, given: str | None, output_root: str, name: str, re
     return find_newest(search_roots(output_root), name)
 
 
-def trained_model(cfg: DictConfig, device_name: str) -> tuple[Any, dict[str, Any], Path, Any]:
-    """(model, run config, checkpoint path, device) for `ckpt=` (default: the newest best.pt), with this
-    command's `model.*` / `dataset.*` overrides on top of the checkpoint's config."""
-    from seg_cli.engine.trained import load_trained_model
+def trained_model(cfg: DictConfig, device_name: str, dataset_required: bool = False
+                  ) -> tuple[Any, dict[str, Any], Path, Any]:
+    """(model, run config, weights path, device) for eval, predict and export.
 
+    `ckpt=PATH`: the seg checkpoint, with this command's `model.*` / `dataset.*` overrides on top of its
+    config. Without one, `model=NAME` with `model.pretrained=true` (torchvision's published weights) or
+    `model.weights=PATH` (any state dict or checkpoint): model and classes from this command's config
+    (`dataset_required`: a `dataset=` must be chosen; else it defaults to the weights' label set). With none
+    of these, the newest best.pt under output_root.
+    """
+    from seg_cli.engine.trained import load_configured_model, load_trained_model
+
+    chosen_model = "_target_" in cfg.model
+    if not cfg.ckpt and (cfg.model.get("pretrained") is True or cfg.model.get("weights")):
+        if cfg.model.get("pretrained") is True and cfg.model.get("weights"):
+            raise ConfigError("model.pretrained=true and model.weights=PATH both given: choose one")
+        if cfg.model.get("weights") and not chosen_model:
+            raise ConfigError("model.weights=PATH without ckpt= needs the architecture: add model=NAME")
+        return load_configured_model(configured_sections(cfg, dataset_required), device_name)
+    if chosen_model:
+        hint = "ckpt=PATH rebuilds the model it holds (model.KEY=VALUE still applies)" if cfg.ckpt else \
+            "add model.pretrained=true (torchvision's published weights), model.weights=PATH or ckpt=PATH"
+        raise ConfigError(f"model=NAME chooses an architecture, not its weights: {hint}")
     path = find_checkpoint("ckpt", cfg.ckpt, cfg.output_root, "best.pt")
     if path is None:
         where = " and ".join(str(r) for r in search_roots(cfg.output_root))
-        raise CheckpointError(f"no checkpoints/best.pt found under {where}; run `seg train` first or pass ckpt=PATH")
+        raise CheckpointError(f"no checkpoints/best.pt found under {where}; run `seg train` first, pass ckpt=PATH, "
+                              "or use a published model: model=NAME model.pretrained=true")
     overrides = {"model": to_plain(cfg.model), "dataset": to_plain(cfg.dataset)}
     model, config, device = load_trained_model(path, overrides, device_name)
     return model, config, path, device
+
+
+def configured_sections(cfg: DictConfig, dataset_required: bool) -> dict[str, Any]:
+    """This command's `model` and `dataset` resolved together (the model's `${dataset.num_classes}` needs the
+    dataset); without a `dataset=` choice, the dataset keys given go on top of the weights' label set."""
+    from seg_cli.models.published import default_label_set
+
+    model = OmegaConf.to_container(cfg.model, resolve=False)
+    dataset = OmegaConf.to_container(cfg.dataset, resolve=False)
+    if "_target_" not in dataset:
+        if dataset_required:
+            raise ConfigError("without ckpt=, choose the data to evaluate on: add dataset=NAME dataset.root=... "
+                              "(dataset=voc for the published weights)")
+        defaults = default_label_set(model)
+        if dataset.get("num_classes", defaults["num_classes"]) != defaults["num_classes"]:
+            defaults["class_names"] = None  # the weights' names fit their own class count only
+        dataset = {**defaults, **dataset}
+    sections = OmegaConf.create({"model": model, "dataset": dataset})
+    # predict reads no files of the dataset, so a `dataset=voc` without its root is fine there.
+    return OmegaConf.to_container(sections, resolve=True, throw_on_missing=dataset_required)
 
 
 def resume_config(state: dict[str, Any], cfg: DictConfig) -> DictConfig:

@@ -132,8 +132,10 @@ def run_check(cfg: DictConfig, dataset_cfg: dict[str, Any], name: str, title: st
     return 0
 
 
-def write_grid(dataset, n: int, columns: int, cell: int):
-    """Samples spread evenly over `dataset`, each as [image | coloured mask]; returns (image, indices, failures)."""
+def write_grid(dataset, n: int, columns: int, cell: int, sample=None):
+    """Samples spread evenly over `dataset`, each as [image | coloured mask]; returns (image, indices, failures).
+
+    `sample(index) -> (image, mask)` reads one (default: as training reads it, before any transform)."""
     from PIL import Image
 
     from seg_cli.data.bands import rgb_view
@@ -146,7 +148,7 @@ def write_grid(dataset, n: int, columns: int, cell: int):
     failures = []
     for k, index in enumerate(indices):
         try:
-            image, mask = dataset.checked_pair(index)  # the mask as training reads it
+            image, mask = (sample or dataset.checked_pair)(index)  # the mask as training reads it
         except DataError as exc:
             failures.append(one_line(exc))
             continue
@@ -164,19 +166,41 @@ def paste_fitted(canvas, tile, x: int, y: int, cell: int, resample) -> None:
     canvas.paste(tile.resize(size, resample), (x + (cell - size[0]) // 2, y + (cell - size[1]) // 2))
 
 
+def augmented_sample(dataset, seed: int):
+    """`sample(index)` for write_grid: the pair as epoch 0 of `seg train seed=SEED` augments it, the image
+    back on the 8-bit scale (1 or 3 channels; other band counts stay floats, stretched by rgb_view)."""
+    import torch
+
+    from seg_cli.data.samplers import sample_seed
+
+    def sample(index: int):
+        image, mask = dataset[(index, sample_seed(seed, 0, index))]
+        image = dataset.transforms.normalize.invert(image)
+        if image.shape[0] in (1, 3):
+            image = image.clamp(0, 1).mul(255).round().to(torch.uint8)
+        return image, mask
+
+    return sample
+
+
 def run_show(cfg: DictConfig, dataset_cfg: dict[str, Any], title: str) -> Path:
     from seg_cli.data.build import build_dataset
     from seg_cli.data.palette import voc_palette
 
     for key in ("n", "columns", "cell_size"):
         require_positive(key, cfg[key])
-    dataset = build_dataset(dataset_cfg, cfg.split, train=False)
-    grid, indices, failures = write_grid(dataset, cfg.n, cfg.columns, cfg.cell_size)
+    augment = to_plain(cfg.augment) if cfg.get("augment") is not None else None
+    dataset = build_dataset(dataset_cfg, cfg.split, train=augment is not None, augment=augment)
+    sample = augmented_sample(dataset, cfg.seed) if augment is not None else None
+    grid, indices, failures = write_grid(dataset, cfg.n, cfg.columns, cfg.cell_size, sample)
     out = Path(cfg.out) if cfg.out else run_dir() / f"samples_{cfg.split}.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     grid.save(out)
     palette = voc_palette()
-    print(f"seg data show: wrote {len(indices)} {cfg.split} sample(s) of {title} to {out} (each: image | mask)")
+    how = "image | mask"
+    if augment is not None:
+        how += f", augmented by augment={HydraConfig.get().runtime.choices.get('augment')} seed={cfg.seed}"
+    print(f"seg data show: wrote {len(indices)} {cfg.split} sample(s) of {title} to {out} (each: {how})")
     print("colours: " + ", ".join(f"{i} {name} {tuple(palette[3 * i:3 * i + 3])}"
                                   for i, name in enumerate(dataset.class_names)))
     for failure in failures:

@@ -15,7 +15,12 @@ from seg_cli.commands.common import (
     run_dir,
     trained_model,
 )
-from seg_cli.commands.validation import inference_settings, require_workers, validate_eval_section
+from seg_cli.commands.validation import (
+    inference_settings,
+    require_workers,
+    table_metrics,
+    validate_eval_section,
+)
 from seg_cli.paths import config_dir
 
 log = logging.getLogger("seg.eval")
@@ -31,11 +36,13 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     from seg_cli.data.build import build_dataset, build_eval_loader, resolve_workers
     from seg_cli.engine import distributed
     from seg_cli.engine.loop import evaluate
+    from seg_cli.engine.panels import save_worst_panels
+    from seg_cli.metrics.per_image import PerImageResults, write_per_image_csv
     from seg_cli.metrics.scorers import build_scorer
     from seg_cli.utils import write_json
 
     distributed.init_distributed()
-    model, config, path, device = trained_model(cfg, cfg.device)
+    model, config, path, device = trained_model(cfg, cfg.device, dataset_required=True)
     if cfg.channels_last:
         import torch
 
@@ -48,14 +55,28 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     log.info("evaluating %s on %d %s images (%s resolution, %s inference)", path, len(dataset), cfg.split,
              cfg.eval.resolution, cfg.infer.mode)
     sod_normalize = cfg.eval.sod_normalize or config.get("eval", {}).get("sod_normalize", "none")
-    scorer = build_scorer(d.get("task", "multiclass"), d["num_classes"], d["ignore_index"], dataset.class_names, device,
-                          sod_normalize)
-    evaluate(model, loader, device, d["num_classes"], d["ignore_index"], scorer=scorer,
-             infer=inference_settings(cfg))
+    task, infer = d.get("task", "multiclass"), inference_settings(cfg)
+    scorer = build_scorer(task, d["num_classes"], d["ignore_index"], dataset.class_names, device, sod_normalize,
+                          table_metrics(cfg.eval))
+    per_image = PerImageResults(task, d["num_classes"], d["ignore_index"], device, sod_normalize)
+    evaluate(model, loader, device, d["num_classes"], d["ignore_index"], scorer=scorer, infer=infer,
+             per_image=per_image)
     metrics = {**scorer.compute(), "checkpoint": str(path), "split": cfg.split}
+    if config.get("published"):  # torchvision's own figures for its published weights, shown beside ours
+        metrics["published"] = config["published"]
     if distributed.is_main_process():
         log.info("\n%s", scorer.format(metrics))
+        if metrics.get("published"):
+            from seg_cli.models.published import format_published
+
+            log.info("\n%s", format_published(metrics))
         write_json(metrics, run_dir() / "metrics.json")
         log.info("metrics written to %s", run_dir() / "metrics.json")
+        rows = per_image.rows(dataset.sample_name, dataset.class_names)
+        write_per_image_csv(rows, run_dir() / "per_image.csv")
+        if cfg.eval.worst:
+            saved = save_worst_panels(run_dir() / "worst", model, dataset, device, rows, cfg.eval.worst, task, infer,
+                                      sod_normalize)
+            log.info("panels of the %d worst images written to %s", len(saved), run_dir() / "worst")
     distributed.cleanup()
     return metrics

@@ -21,6 +21,12 @@ from seg_cli.commands.common import (
 )
 from seg_cli.commands.validation import inference_settings, require_choice
 from seg_cli.errors import ConfigError, DataError
+from seg_cli.metrics.threshold import (
+    checkpoint_threshold,
+    parse_threshold,
+    resolve_threshold,
+    valid_threshold,
+)
 from seg_cli.paths import config_dir
 from seg_cli.values import as_list
 
@@ -40,9 +46,9 @@ def output_stem(image: Path, inputs: list[str], out_dir: Path) -> Path:
 
 
 def save_outputs(stem: Path, rgb, logits, task: str, save: list[str], overlay_alpha: float,
-                 colours: list | None = None) -> None:
+                 colours: list | None = None, threshold: float = 0.5) -> None:
     """Write the requested files for one image from its (1, C, H, W) logits, in the dataset's class `colours`
-    (its `palette`; VOC's colour map where it has none).
+    (its `palette`; VOC's colour map where it has none); binary masks are foreground where prob >= `threshold`.
 
     mask: class-index palette PNG (binary: 0/255); color: RGB colour mask; overlay: photo tinted by the
     mask; prob: 8-bit probability (binary: foreground; multi-class: of the predicted class);
@@ -56,7 +62,7 @@ def save_outputs(stem: Path, rgb, logits, task: str, save: list[str], overlay_al
     stem.parent.mkdir(parents=True, exist_ok=True)
     if task == "binary":
         prob = logits[0, 0].float().sigmoid().cpu().numpy()
-        mask = (prob >= 0.5).astype(np.uint8)
+        mask = (prob >= threshold).astype(np.uint8)
     else:
         probs = logits[0].float().softmax(0)
         prob, labels = (t.cpu().numpy() for t in probs.max(0))
@@ -101,12 +107,32 @@ def load_predictor(cfg: DictConfig) -> tuple[Any, dict[str, Any], str, Any]:
     return model, config["dataset"], str(path), device
 
 
+def mask_threshold(given: float | None, backend: str, model: Any, source: str) -> float:
+    """`threshold=` of binary masks: the given one, else (auto) the stored one, else 0.5; logged."""
+    threshold, origin = resolve_threshold(given, stored_threshold(backend, model, source) if given is None else None)
+    log.info("binary masks: foreground where prob >= %.4f (%s)", threshold, origin)
+    return threshold
+
+
+def stored_threshold(backend: str, model: Any, source: str) -> float | None:
+    """The max-F threshold the checkpoint's validation found (see checkpoint_threshold); an ONNX export's
+    where its metadata carries a `best_threshold`."""
+    if backend == "onnx":
+        return valid_threshold(model.metadata.get("best_threshold"))
+    if not Path(source).is_file():
+        return None
+    from seg_cli.checkpoint import load_checkpoint
+
+    return checkpoint_threshold(load_checkpoint(source))
+
+
 @hydra.main(version_base=None, config_path=config_dir(), config_name="predict")
 @reports_errors
 def main(cfg: DictConfig) -> int:
     absolutize_paths(cfg)
     if not cfg.inputs:
         raise ConfigError("no input images: run `seg predict IMG|DIR|@LIST ...`")
+    given_threshold = parse_threshold("threshold", cfg.threshold)
     import torch
     from PIL import Image
 
@@ -120,6 +146,7 @@ def main(cfg: DictConfig) -> int:
         raise DataError(f"no image files found in {', '.join(cfg.inputs)}")
     model, dataset, source, device = load_predictor(cfg)
     task = dataset.get("task", "multiclass")
+    threshold = mask_threshold(given_threshold, cfg.backend, model, source) if task == "binary" else 0.5
     save = as_list("save", to_plain(cfg.save), str) if cfg.save else DEFAULT_SAVE[task]
     for kind in save:
         require_choice("save", kind, PREDICT_SAVE)
@@ -142,7 +169,7 @@ def main(cfg: DictConfig) -> int:
         logits = torch.nn.functional.interpolate(logits.float(), size=(rgb.height, rgb.width), mode="bilinear",
                                                  align_corners=False)
         save_outputs(output_stem(image_path, list(cfg.inputs), out_dir), rgb, logits, task, save, cfg.overlay_alpha,
-                     dataset.get("palette"))
+                     dataset.get("palette"), threshold)
     print(f"seg predict: wrote {', '.join(save)} for {len(images) - failed} image(s) to {out_dir}")
     if failed:
         print(f"seg predict: {failed} of {len(images)} input(s) could not be read (see above)", file=sys.stderr)

@@ -14,14 +14,32 @@ from omegaconf import MISSING
 
 
 @dataclass
+class EarlyStoppingSchema:
+    patience: int = MISSING
+    min_delta: float = MISSING
+
+
+@dataclass
+class EmaSchema:
+    decay: float | None = MISSING
+
+
+@dataclass
 class TrainLoopSchema:
     epochs: int = MISSING
+    max_steps: int | None = MISSING
     batch_size: int = MISSING
     workers: Any = MISSING  # int >= 0 or "auto"
     device: str = MISSING
     amp: bool = MISSING
     amp_dtype: str = MISSING
     eval_every: int = MISSING
+    eval_every_steps: int = MISSING
+    early_stopping: EarlyStoppingSchema = field(default_factory=EarlyStoppingSchema)
+    freeze: Any = MISSING  # one module-name prefix or a list of them
+    freeze_epochs: int | None = MISSING
+    backbone_lr_mult: float = MISSING
+    ema: EmaSchema = field(default_factory=EmaSchema)
     resume: str | None = MISSING
     clip_grad_norm: float | None = MISSING
     accumulate_steps: int = MISSING
@@ -51,6 +69,8 @@ class EvalSchema:
     batch_size: int = MISSING
     resolution: str = MISSING
     pad_multiple: int = MISSING
+    metrics: Any = MISSING  # one name or a list of seg_cli.choices.EVAL_METRICS
+    worst: int = MISSING
 
 
 @dataclass
@@ -76,6 +96,7 @@ class TrainSchema:
     optimizer: Any = MISSING
     scheduler: Any = MISSING
     loss: Any = MISSING
+    augment: Any = MISSING  # {steps: [...]} (configs/augment/*.yaml)
 
 
 @dataclass
@@ -119,6 +140,7 @@ class PredictSchema(CheckpointCommandSchema):
     save: Any = MISSING  # null, one name or a list of names
     backend: str = MISSING
     model_file: str | None = MISSING
+    threshold: Any = MISSING  # "auto" or a number in [0, 1]
     infer: InferSchema = field(default_factory=InferSchema)
 
 
@@ -158,6 +180,8 @@ class DataToolsSchema:
     out: str | None = MISSING
     output_root: str = MISSING
     dataset: Any = MISSING
+    seed: int = MISSING
+    augment: Any = None  # show: null = samples as read; augment=NAME = through that training pipeline
 
 
 def register() -> None:

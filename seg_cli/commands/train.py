@@ -34,7 +34,9 @@ def show_progress(setting: str) -> bool:
 
 @hydra.main(version_base=None, config_path=config_dir(), config_name="train")
 @reports_errors
-def main(cfg: DictConfig) -> dict[str, Any]:
+def main(cfg: DictConfig) -> float:
+    """One training run; returns its best value of train.best_metric, which a sweeper such as
+    `hparams_search=` (Optuna) optimises (NaN when no evaluation produced one)."""
     cfg.train.resume = resume_setting(cfg.train.resume)
     absolutize_paths(cfg)
     resume_path = None
@@ -49,8 +51,9 @@ def main(cfg: DictConfig) -> dict[str, Any]:
 
         resume_state = load_checkpoint(resume_path)
         cfg = resume_config(resume_state, cfg)  # the run's own config, this command's overrides on top
-    validate_train_config(cfg)
-    return train(to_plain(cfg), resume_state, resume_path)
+    validate_train_config(cfg, given=run_overrides())
+    summary = train(to_plain(cfg), resume_state, resume_path)
+    return float("nan") if summary["best_value"] is None else float(summary["best_value"])
 
 
 def train(config: dict[str, Any], resume_state: dict | None, resume_path) -> dict[str, Any]:

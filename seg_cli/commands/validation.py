@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from seg_cli.choices import (
     AMP_DTYPES,
+    EVAL_METRICS,
     EVAL_RESOLUTIONS,
     INFER_MODES,
     ON_ERROR,
@@ -23,9 +25,11 @@ from seg_cli.values import as_list, scale_range, size_pair
 MIN_CROP = 16  # below this the 8x/16x/32x down-sampling models have nothing left to classify
 
 
-def validate_train_config(cfg: DictConfig) -> None:
-    """Types are checked by the schema; this checks ranges and choices."""
+def validate_train_config(cfg: DictConfig, given: Collection[str] = ()) -> None:
+    """Types are checked by the schema; this checks ranges and choices. `given`: the keys set on the
+    command line."""
     t = cfg.train
+    validate_schedule(t, given)
     for key in ("epochs", "batch_size", "eval_every", "log_every", "accumulate_steps"):
         require_positive(f"train.{key}", t[key])
     require_workers("train.workers", t.workers)
@@ -48,6 +52,39 @@ def validate_train_config(cfg: DictConfig) -> None:
     if not (t.device in ("auto", "cpu") or str(t.device).startswith("cuda")):
         raise ConfigError(f"train.device={t.device!r} is not allowed; choose from: auto, cpu, cuda, cuda:N")
     validate_dataset_config(cfg.dataset)
+    validate_augment(cfg)
+
+
+def validate_augment(cfg: DictConfig) -> None:
+    """Every `augment.steps` entry (name, p, ranges) is checked by building the pipeline, which reads no data;
+    no `augment` key (a checkpoint from before the group) means the dataset's own preset."""
+    from seg_cli.data.build import build_train_transform
+
+    if cfg.get("augment") is not None:
+        build_train_transform(to_plain(cfg.dataset), to_plain(cfg.augment))
+
+
+def validate_schedule(t: DictConfig, given: Collection[str]) -> None:
+    """The run's length, evaluations, early stopping, frozen and averaged weights."""
+    if t.max_steps is not None:
+        require_positive("train.max_steps", t.max_steps)
+        if "train.epochs" in given:
+            raise ConfigError(f"train.max_steps={t.max_steps} and train.epochs={t.epochs} both set the length of "
+                              "the run; give one of them")
+    require_positive("train.eval_every_steps", t.eval_every_steps, allow_zero=True)
+    require_positive("train.early_stopping.patience", t.early_stopping.patience, allow_zero=True)
+    require_positive("train.early_stopping.min_delta", t.early_stopping.min_delta, allow_zero=True)
+    prefixes = as_list("train.freeze", to_plain(t.freeze), str)
+    if any(not p for p in prefixes):
+        raise ConfigError("train.freeze holds an empty name; give module-name prefixes such as [backbone]")
+    if t.freeze_epochs is not None:
+        require_positive("train.freeze_epochs", t.freeze_epochs)
+        if not prefixes:
+            raise ConfigError(f"train.freeze_epochs={t.freeze_epochs} without train.freeze; name what to freeze, "
+                              "e.g. train.freeze=[backbone]")
+    require_positive("train.backbone_lr_mult", t.backbone_lr_mult)
+    if t.ema.decay is not None and not 0 <= t.ema.decay < 1:
+        raise ConfigError(f"train.ema.decay={t.ema.decay} must lie in [0, 1), e.g. 0.999 (null or 0 = off)")
 
 
 def validate_eval_section(e: DictConfig) -> None:
@@ -57,6 +94,16 @@ def validate_eval_section(e: DictConfig) -> None:
     require_positive("eval.pad_multiple", e.pad_multiple)
     if e.sod_normalize is not None:  # seg eval: null takes the checkpoint's own
         require_choice("eval.sod_normalize", e.sod_normalize, SOD_NORMALIZE)
+    table_metrics(e)
+    require_positive("eval.worst", e.worst, allow_zero=True)
+
+
+def table_metrics(e: DictConfig) -> list[str]:
+    """`eval.metrics`: the columns of the multi-class metrics table (one name or a list of them)."""
+    names = as_list("eval.metrics", to_plain(e.metrics), str)
+    for name in names:
+        require_choice("eval.metrics", name, EVAL_METRICS)
+    return names
 
 
 def require_workers(key: str, value: Any) -> None:

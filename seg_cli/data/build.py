@@ -10,6 +10,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from seg_cli.choices import RESIZE_MODES
+from seg_cli.data.augment import AugmentPipeline, build_augment
 from seg_cli.data.base import SegmentationDataset
 from seg_cli.data.labels import LabelConvention
 from seg_cli.data.samplers import ShapeBatchSampler, ShardSampler, TrainSampler
@@ -26,26 +27,46 @@ LABEL_KEYS = ("label_map", "reduce_zero_label", "palette")
 IMAGE_KEYS = ("in_channels", "mean", "std")
 
 
-def build_dataset(cfg: dict[str, Any], split: str, train: bool, resize_mask: bool = False) -> SegmentationDataset:
-    """Instantiate the dataset class named by `_target_` with the transforms for `split`."""
+def build_dataset(cfg: dict[str, Any], split: str, train: bool, resize_mask: bool = False,
+                  augment: dict[str, Any] | None = None) -> SegmentationDataset:
+    """Instantiate the dataset class named by `_target_` with the transforms for `split`.
+
+    `augment` is the `augment` config (configs/augment/*.yaml) of the training transform; see
+    build_train_transform.
+    """
     target, kwargs = split_target(cfg)
     t = {k: kwargs.pop(k) for k in TRANSFORM_KEYS if k in kwargs}
     labels = {k: kwargs.pop(k) for k in LABEL_KEYS if k in kwargs}
     image = {k: kwargs.pop(k) for k in IMAGE_KEYS if k in kwargs}
-    mean, std = normalization(image)
     if train:
-        transforms = SegmentationPresetTrain(
-            base_size=t["base_size"], crop_size=size_pair("dataset.crop_size", t["crop_size"]),
-            hflip_prob=t.get("hflip_prob", 0.5), ignore_index=kwargs.get("ignore_index", 255),
-            scale_range=scale_range("dataset.scale_range", t.get("scale_range", (0.5, 2.0))),
-            mean=mean, std=std, resize=resize_mode(t),
-        )
+        transforms = build_train_transform({**t, **image, "ignore_index": kwargs.get("ignore_index", 255)}, augment)
     else:
         transforms = build_eval_transform({**t, **image}, resize_mask)
     dataset = call_with_config(target, "dataset", split=split, transforms=transforms, **kwargs)
     dataset.labels = LabelConvention(**labels, ignore_index=dataset.ignore_index, label_count=dataset.label_count)
     dataset.in_channels = image_channels(image)
     return dataset
+
+
+def build_train_transform(cfg: dict[str, Any], augment: dict[str, Any] | None = None
+                          ) -> SegmentationPresetTrain | AugmentPipeline:
+    """The training transform: the `augment.steps` pipeline, its steps taking the sizes, scale range, flip
+    probability, resize mode and ignore index they leave out from the dataset config `cfg`.
+
+    augment=None is SegmentationPresetTrain from those dataset keys: what augment=default spells out step by
+    step (tests/data/test_augment.py checks they agree exactly), and what a checkpoint saved before the
+    `augment` group existed trained with.
+    """
+    mean, std = normalization(cfg)
+    values = dict(base_size=cfg["base_size"], crop_size=size_pair("dataset.crop_size", cfg["crop_size"]),
+                  hflip_prob=cfg.get("hflip_prob", 0.5), ignore_index=cfg.get("ignore_index", 255),
+                  scale_range=scale_range("dataset.scale_range", cfg.get("scale_range", (0.5, 2.0))),
+                  resize=resize_mode(cfg))
+    if not (isinstance(values["hflip_prob"], (int, float)) and 0 <= values["hflip_prob"] <= 1):
+        raise ConfigError(f"dataset.hflip_prob={values['hflip_prob']!r} is not allowed; give a probability in [0, 1]")
+    if augment is None:
+        return SegmentationPresetTrain(**values, mean=mean, std=std)
+    return build_augment(augment, {**values, "in_channels": image_channels(cfg)}, mean, std)
 
 
 def build_eval_transform(cfg: dict[str, Any], resize_mask: bool = False) -> SegmentationPresetEval:

@@ -1,11 +1,10 @@
-"""The epoch loop around train_one_epoch / evaluate: checkpoints, TensorBoard, metrics.json."""
+"""The run loop around train_one_epoch / evaluate: step budgets, evaluations, early stopping, checkpoints,
+TensorBoard, metrics.json."""
 
 from __future__ import annotations
 
 import logging
 import math
-import signal
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,28 +13,38 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from seg_cli.checkpoint import rng_state, save_checkpoint, set_rng_state
 from seg_cli.engine import distributed
+from seg_cli.engine.ema import ModelEma
+from seg_cli.engine.freeze import Freezer
 from seg_cli.engine.loop import evaluate, train_one_epoch
+from seg_cli.engine.panels import log_worst_panels
+from seg_cli.engine.placement import wrap_model
+from seg_cli.engine.signals import StopSignals
+from seg_cli.engine.state import Checkpoints, Progress
 from seg_cli.engine.tensorboard import confusion_image, log_hparams, sample_grid
-from seg_cli.errors import SegError
 from seg_cli.metrics.names import LOWER_IS_BETTER
+from seg_cli.metrics.per_image import PerImageResults
 from seg_cli.metrics.scorers import build_scorer
 from seg_cli.models.build import unwrap_model
 from seg_cli.utils import write_json
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class FitOptions:
-    """What the epoch loop needs to know, as plain values."""
+    """What the run loop needs to know, as plain values."""
 
-    epochs: int
+    epochs: int  # epochs to run (with max_steps: enough epochs to hold them, the last one cut short)
     num_classes: int
     class_names: list[str]
     ignore_index: int = 255
     task: str = "multiclass"
+    max_steps: int | None = None  # optimizer steps of the whole run; None = `epochs` whole epochs
     eval_every: int = 1
+    eval_every_steps: int = 0  # > 0: evaluate every N optimizer steps instead of every eval_every epochs
+    patience: int = 0  # early stopping: evaluations without an improvement of min_delta (0 = off)
+    min_delta: float = 0.0
     best_metric: str = "miou"
     clip_grad_norm: float | None = None
     accumulate_steps: int = 1
@@ -46,20 +55,9 @@ class FitOptions:
     amp_dtype: torch.dtype | None = None
     tb_images: int = 4  # validation samples drawn into TensorBoard per evaluation (0 = none)
     sod_normalize: str = "none"  # binary tasks: how maps are scored (seg_cli.metrics.scorers.BinaryScorer)
+    eval_metrics: tuple[str, ...] = ("iou", "acc")  # columns of the validation table (eval.metrics)
+    worst: int = 0  # the N worst validation images drawn into TensorBoard per evaluation (eval.worst)
     hparams: dict[str, Any] = field(default_factory=dict)  # this run's overrides, for TensorBoard HParams
-
-
-@dataclass
-class Progress:
-    """Where a run stands; saved in every checkpoint so a resumed run continues from here."""
-
-    epoch: int = 0  # the epoch in progress (== completed epochs when epoch_samples is 0)
-    epoch_samples: int = 0  # samples of this epoch already trained on, over all processes
-    global_step: int = 0  # optimizer steps
-    best_value: float | None = None
-    best_epoch: int | None = None
-    nonfinite_skipped: int = 0
-    last_metrics: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,6 +74,13 @@ class Training:
     device: torch.device
     options: FitOptions
     progress: Progress  # where the run starts: epoch 0, or the resumed checkpoint's position
+    freezer: Freezer | None = None  # train.freeze
+    ema: ModelEma | None = None  # train.ema: the averaged weights that are evaluated and saved
+
+    def eval_model(self) -> nn.Module:
+        """What evaluations score: the weight average with EMA, else the plain trained model (no DDP, and
+        no compiled graph that would recompile for every image size)."""
+        return self.ema.module if self.ema is not None else unwrap_model(self.model)
 
 
 class TrainingInterrupted(Exception):
@@ -86,106 +91,48 @@ class TrainingInterrupted(Exception):
         self.signum, self.checkpoint = signum, checkpoint
 
 
-class NonFiniteWeightsError(SegError):
-    """Weights became NaN or infinite: they are never written to a checkpoint."""
-
-
-def is_better(metric: str, value: float, best: float | None) -> bool:
+def is_better(metric: str, value: float, best: float | None, min_delta: float = 0.0) -> bool:
+    """Whether `value` beats `best` (by more than `min_delta`) in the metric's direction."""
     if value is None or math.isnan(value):
         return False
     if best is None:
         return True
-    return value < best if metric in LOWER_IS_BETTER else value > best
-
-
-def training_state(model: nn.Module, optimizer, scheduler, scaler, progress: Progress,
-                   config: dict[str, Any]) -> dict[str, Any]:
-    """Everything needed to resume or to rebuild the model, as plain data."""
-    return {
-        "model": unwrap_model(model).state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "scaler": scaler.state_dict() if scaler is not None else None,
-        "progress": vars(progress).copy(),
-        "rng": rng_state(),
-        "config": config,
-    }
-
-
-def restore_training_state(state: dict[str, Any], model: nn.Module, optimizer, scheduler, scaler) -> Progress:
-    """Load what `training_state` saved; returns the run's progress."""
-    from seg_cli.errors import CheckpointError
-    from seg_cli.models.build import load_model_state
-
-    load_model_state(unwrap_model(model), state["model"], "the resumed checkpoint")
-    try:
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-    except (ValueError, KeyError, RuntimeError) as exc:
-        raise CheckpointError(f"the resumed checkpoint's optimizer state does not fit this optimizer ({exc})") from None
-    if scaler is not None and state.get("scaler"):
-        scaler.load_state_dict(state["scaler"])
-    set_rng_state(state["rng"])
-    return Progress(**state["progress"])
-
-
-class _StopSignals:
-    """Turn SIGINT / SIGTERM into a flag the loop checks after each step (then saves and stops)."""
-
-    def __init__(self) -> None:
-        self.signum = 0
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _StopSignals:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.signum = signum
-
-    def requested(self) -> int:
-        """The signal number if any process of the run received one (all ranks stop together)."""
-        flag = torch.tensor([self.signum])
-        if distributed.world_size() > 1:
-            import torch.distributed as dist
-
-            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        return int(flag)
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+    return value < best - min_delta if metric in LOWER_IS_BETTER else value > best + min_delta
 
 
 def fit(training: Training, run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
-    """Train for options.epochs, evaluating and checkpointing; returns the final metrics."""
+    """Train for options.epochs or options.max_steps, evaluating and checkpointing; returns the final metrics."""
     options, progress = training.options, training.progress
     main = distributed.is_main_process()
     writer = _summary_writer(run_dir) if main else None
     checkpoints = Checkpoints(training, run_dir / "checkpoints", config, main)
-    with _StopSignals() as signals:
+    if progress.stop_reason:
+        log.info("this run has already ended: %s", progress.stop_reason)
+    with StopSignals() as signals:
         for epoch in range(progress.epoch, options.epochs):
+            if progress.stop_reason or budget_spent(options, progress):
+                break
+            _apply_freeze(training, epoch)
             result = _train_epoch(training, epoch, writer, checkpoints, signals)
             progress.nonfinite_skipped += result.nonfinite_skipped
-            if result.stopped:
+            if signals.signum:
                 raise TrainingInterrupted(signals.signum, checkpoints.path("last.pt"))
             progress.epoch, progress.epoch_samples = epoch + 1, 0
-            log.info("epoch %d/%d  train loss %.4f  lr %.3e", epoch + 1, options.epochs, result.mean_loss,
-                     training.optimizer.param_groups[0]["lr"])
-            if progress.epoch % options.eval_every == 0 or progress.epoch == options.epochs:
-                metrics = _evaluate_epoch(training.model, training.val_loader, training.device, options, writer,
-                                          progress.epoch)
-                progress.last_metrics = metrics
-                value = metrics.get(options.best_metric)
-                if is_better(options.best_metric, value, progress.best_value):
-                    progress.best_value, progress.best_epoch = value, progress.epoch
-                    checkpoints.save("best.pt")
+            log.info("epoch %d/%d  step %d%s  train loss %.4f  lr %.3e", epoch + 1, options.epochs,
+                     progress.global_step, f"/{options.max_steps}" if options.max_steps else "",
+                     result.mean_loss, training.optimizer.param_groups[0]["lr"])
+            last = progress.epoch == options.epochs or budget_spent(options, progress)
+            due = progress.epoch % options.eval_every == 0 if not options.eval_every_steps else False
+            if (due or last or progress.stop_reason) and progress.last_eval_step != progress.global_step:
+                _evaluate_and_track(training, writer, checkpoints)
             checkpoints.save("last.pt")
-    summary = {**progress.last_metrics, "epoch": progress.epoch, "best_metric": options.best_metric,
-               "best_value": progress.best_value, "best_epoch": progress.best_epoch,
-               "nonfinite_skipped": progress.nonfinite_skipped,
+    if progress.stop_reason:
+        log.info("early stopping: %s; checkpoints/best.pt is from epoch %s (step %s)", progress.stop_reason,
+                 progress.best_epoch, progress.best_step)
+    summary = {**progress.last_metrics, "epoch": progress.epoch, "step": progress.global_step,
+               "best_metric": options.best_metric, "best_value": progress.best_value,
+               "best_epoch": progress.best_epoch, "best_step": progress.best_step,
+               "stopped_early": progress.stop_reason, "nonfinite_skipped": progress.nonfinite_skipped,
                "skipped_samples": getattr(training.train_loader.dataset, "skipped", 0)}
     if main:
         write_json(summary, run_dir / "metrics.json")
@@ -195,40 +142,73 @@ def fit(training: Training, run_dir: Path, config: dict[str, Any]) -> dict[str, 
     return summary
 
 
-class Checkpoints:
-    """Writes the run's state to checkpoints/<name> (rank 0 only; never with non-finite weights)."""
-
-    def __init__(self, training: Training, folder: Path, config: dict[str, Any], enabled: bool) -> None:
-        self.training, self.folder, self.config, self.enabled = training, folder, config, enabled
-
-    def path(self, name: str) -> Path:
-        return self.folder / name
-
-    def save(self, name: str) -> None:
-        if self.enabled:
-            t = self.training
-            _require_finite(t.model)
-            save_checkpoint(training_state(t.model, t.optimizer, t.scheduler, t.scaler, t.progress, self.config),
-                            self.path(name))
+def budget_spent(options: FitOptions, progress: Progress) -> bool:
+    """Whether a `train.max_steps` run has taken all its optimizer steps."""
+    return options.max_steps is not None and progress.global_step >= options.max_steps
 
 
-def _train_epoch(training: Training, epoch: int, writer, checkpoints: Checkpoints, signals: _StopSignals):
-    """One train_one_epoch with the run's step hooks: TensorBoard points, mid-epoch saves, signals."""
+def _apply_freeze(training: Training, epoch: int) -> None:
+    """Frozen parameters stop (or, once `train.freeze_epochs` are over, start again) taking gradients."""
+    freezer = training.freezer
+    if freezer is None or not freezer.prefixes:
+        return
+    was_frozen = bool(freezer.params) and not freezer.params[0].requires_grad
+    freezer.apply(epoch)
+    if was_frozen and not freezer.active(epoch):
+        log.info("epoch %d: %s unfrozen", epoch + 1, ", ".join(freezer.prefixes))
+        if distributed.world_size() > 1:  # DDP's reducer only knows the parameters that took gradients
+            compiled = hasattr(training.model, "_orig_mod")
+            training.model = wrap_model(unwrap_model(training.model), training.device, compiled)
+
+
+def _evaluate_and_track(training: Training, writer, checkpoints: Checkpoints) -> None:
+    """Evaluate, keep best.pt, and count evaluations without progress for early stopping."""
+    options, progress = training.options, training.progress
+    metrics = _evaluate_epoch(training, writer)
+    progress.last_metrics, progress.last_eval_step = metrics, progress.global_step
+    value = metrics.get(options.best_metric)
+    if is_better(options.best_metric, value, progress.best_value):
+        progress.best_value, progress.best_epoch, progress.best_step = value, current_epoch(progress), progress.global_step
+        checkpoints.save("best.pt")
+    if is_better(options.best_metric, value, progress.reference_value, options.min_delta):
+        progress.reference_value, progress.stale_evals = value, 0
+    else:
+        progress.stale_evals += 1
+    if options.patience and progress.stale_evals >= options.patience:
+        best = "none" if progress.best_value is None else f"{progress.best_value:.4f}"
+        progress.stop_reason = (f"{options.best_metric} did not improve by more than {options.min_delta:g} in "
+                                f"{progress.stale_evals} evaluations (best {best})")
+
+
+def current_epoch(progress: Progress) -> int:
+    """The 1-based epoch an evaluation belongs to: the one just finished, or the one in progress (by steps)."""
+    return progress.epoch + 1 if progress.epoch_samples else progress.epoch
+
+
+def _train_epoch(training: Training, epoch: int, writer, checkpoints: Checkpoints, signals: StopSignals):
+    """One train_one_epoch with the run's step hooks: EMA, TensorBoard points, evaluations by steps,
+    mid-epoch saves, the step budget, signals."""
     options, progress = training.options, training.progress
     samples_per_step = training.train_loader.batch_size * options.accumulate_steps * distributed.world_size()
 
     def after_step(step: int, loss: float, lr: float) -> bool:
+        if training.ema is not None:
+            training.ema.update(unwrap_model(training.model))
         if writer is not None and step % options.log_every == 0:
             writer.add_scalar("train/loss", loss, step)
             writer.add_scalar("train/lr", lr, step)
         progress.global_step = step
         progress.epoch_samples += samples_per_step
-        if options.checkpoint_every and step % options.checkpoint_every == 0:
+        evaluated = bool(options.eval_every_steps) and step % options.eval_every_steps == 0
+        if evaluated:
+            _evaluate_and_track(training, writer, checkpoints)
+            set_train_mode(training, epoch)
+        if evaluated or (options.checkpoint_every and step % options.checkpoint_every == 0):
             checkpoints.save("last.pt")
         if signals.requested():
             checkpoints.save("last.pt")
             return True
-        return False
+        return bool(progress.stop_reason) or budget_spent(options, progress)
 
     training.train_loader.sampler.set_epoch(epoch, progress.epoch_samples)
     return train_one_epoch(
@@ -237,36 +217,49 @@ def _train_epoch(training: Training, epoch: int, writer, checkpoints: Checkpoint
         clip_grad_norm=options.clip_grad_norm, accumulate_steps=options.accumulate_steps,
         skip_nonfinite=options.skip_nonfinite, progress=options.progress and distributed.is_main_process(),
         after_step=after_step, start_step=progress.global_step,
+        train_mode=lambda model: set_train_mode(training, epoch),
     )
 
 
-def _require_finite(model: nn.Module) -> None:
-    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
-        raise NonFiniteWeightsError("weights became NaN or infinite; no checkpoint was written "
-                                    "(lower optimizer.lr or set train.clip_grad_norm)")
+def set_train_mode(training: Training, epoch: int) -> None:
+    """Training mode, except for the frozen modules (`train.freeze`), which stay in eval mode."""
+    if training.freezer is not None:
+        training.freezer.train_mode(training.model, epoch)
+    else:
+        training.model.train()
 
 
-def _evaluate_epoch(model, val_loader, device, options: FitOptions, writer, epoch: int) -> dict[str, Any]:
+def _evaluate_epoch(training: Training, writer) -> dict[str, Any]:
+    options, device, val_loader = training.options, training.device, training.val_loader
+    epoch, step = current_epoch(training.progress), training.progress.global_step
+    model = training.eval_model()
+    x = step if options.eval_every_steps else epoch  # TensorBoard axis: evaluations by steps or by epochs
     scorer = build_scorer(options.task, options.num_classes, options.ignore_index, options.class_names, device,
-                          options.sod_normalize)
-    # The plain model: evaluation needs no DDP, and compiled graphs would recompile for every image size.
-    evaluate(unwrap_model(model), val_loader, device, options.num_classes, options.ignore_index, scorer=scorer,
-             amp_dtype=options.amp_dtype, progress=options.progress and distributed.is_main_process())
+                          options.sod_normalize, options.eval_metrics)
+    # Built on every rank: evaluate() gathers the per-image results across ranks (a collective).
+    per_image = (PerImageResults(options.task, options.num_classes, options.ignore_index, device,
+                                 options.sod_normalize) if options.worst else None)
+    evaluate(model, val_loader, device, options.num_classes, options.ignore_index, scorer=scorer,
+             amp_dtype=options.amp_dtype, progress=options.progress and distributed.is_main_process(),
+             per_image=per_image)
     metrics = scorer.compute()
-    log.info("epoch %d validation\n%s", epoch, scorer.format(metrics))
+    log.info("epoch %d step %d validation\n%s", epoch, step, scorer.format(metrics))
     if writer is not None:
         for key, value in metrics.items():
             if isinstance(value, float) and math.isfinite(value):
-                writer.add_scalar(f"val/{key}", value, epoch)
+                writer.add_scalar(f"val/{key}", value, x)
         for name, iou in metrics.get("per_class_iou", {}).items():
             if iou is not None:
-                writer.add_scalar(f"val_iou/{name}", iou, epoch)
+                writer.add_scalar(f"val_iou/{name}", iou, x)
         if hasattr(scorer, "confmat"):
-            writer.add_image("val/confusion_matrix", confusion_image(scorer.confmat.mat), epoch)
+            writer.add_image("val/confusion_matrix", confusion_image(scorer.confmat.mat), x)
         if options.tb_images:
-            grid = sample_grid(unwrap_model(model), val_loader.dataset, device, options.tb_images,
-                               options.task)
-            writer.add_image("val/samples", grid, epoch)
+            grid = sample_grid(model, val_loader.dataset, device, options.tb_images, options.task)
+            writer.add_image("val/samples", grid, x)
+        if per_image is not None:
+            rows = per_image.rows(val_loader.dataset.sample_name, options.class_names)
+            log_worst_panels(writer, "val/worst", model, val_loader.dataset, device, rows, options.worst, x,
+                             options.task, sod_normalize=options.sod_normalize)
     return metrics
 
 

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from tqdm import tqdm
 from seg_cli.engine.batchnorm import explain_forward_error
 from seg_cli.engine.inference import predict_logits
 from seg_cli.errors import SegError
+from seg_cli.metrics.per_image import PerImageResults
 from seg_cli.metrics.scorers import MulticlassScorer
 from seg_cli.models.build import model_outputs
 
@@ -55,14 +56,13 @@ def train_one_epoch(
     progress: bool = False,
     after_step: Callable[[int, float, float], bool] | None = None,
     start_step: int = 0,
+    train_mode: Callable[[nn.Module], None] | None = None,
 ) -> EpochResult:
-    """Train over `loader`, one optimizer step per `accumulate_steps` batches.
-
-    `after_step(global_step, loss, lr)` runs after every optimizer step (logging, checkpointing); returning
-    True stops the epoch there.
-    """
-    model.train()
-    step, loss_sum, seen, skipped, tick = start_step, 0.0, 0, 0, time.perf_counter()
+    """Train over `loader`, one optimizer step per `accumulate_steps` batches. `after_step(global_step, loss,
+    lr)` runs after every optimizer step (logging, checkpointing); returning True stops the epoch there.
+    `train_mode(model)` replaces `model.train()` (frozen parts stay in eval mode)."""
+    (train_mode or nn.Module.train)(model)
+    step, loss_sum, seen, skipped, stopped, tick = start_step, 0.0, 0, 0, False, time.perf_counter()
     usable = len(loader) // accumulate_steps * accumulate_steps  # whole optimizer steps only
     bar = tqdm(total=usable, desc=f"epoch {epoch}", disable=not progress, dynamic_ncols=True, leave=False)
     optimizer.zero_grad(set_to_none=True)
@@ -94,11 +94,11 @@ def train_one_epoch(
         if progress:
             bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{lr:.2e}",
                             img_s=f"{(i + 1) * images.shape[0] / (time.perf_counter() - tick):.1f}")
-        if after_step is not None and after_step(step, loss_value, lr):
-            bar.close()
-            return EpochResult(loss_sum / max(seen, 1), step, skipped, stopped=True)
+        stopped = after_step is not None and after_step(step, loss_value, lr)
+        if stopped:
+            break
     bar.close()
-    return EpochResult(loss_sum / max(seen, 1), step, skipped, stopped=False)
+    return EpochResult(loss_sum / max(seen, 1), step, skipped, stopped=stopped)
 
 
 def forward_backward(model: nn.Module, criterion: nn.Module, images: torch.Tensor, masks: torch.Tensor,
@@ -142,17 +142,23 @@ def evaluate(
     amp_dtype: torch.dtype | None = None,
     progress: bool = False,
     infer: dict[str, Any] | None = None,
+    per_image: PerImageResults | None = None,
 ) -> Scorer:
     """Score `loader` (summed over ranks); logits are resized to each label's own size first.
 
     Without a `scorer`, a multi-class confusion matrix over `num_classes` is used. `infer` holds
     seg_cli.engine.inference.predict_logits settings (slide window, flip / multi-scale TTA); without it
-    each batch takes one forward pass.
+    each batch takes one forward pass. `per_image` also gets every sample with its dataset index, and is
+    gathered from all ranks at the end.
     """
     model.eval()
     if scorer is None:
         scorer = MulticlassScorer(num_classes, ignore_index, [str(i) for i in range(num_classes)], device)
+    indices = iter(batch_indices(loader)) if per_image is not None else None
     for images, masks, image_sizes, mask_sizes in tqdm(loader, desc="eval", disable=not progress, leave=False):
+        batch = next(indices) if indices is not None else None
+        if batch is not None and len(batch) != len(image_sizes):
+            raise ValueError(f"the loader's batch of {len(image_sizes)} does not match its sampler's {batch}")
         images = images.to(device, non_blocking=True)
         masks = masks.to(device, non_blocking=True)
         if infer is None:
@@ -167,5 +173,19 @@ def evaluate(
             if (ih, iw) != (mh, mw):
                 sample = F.interpolate(sample.float(), size=(mh, mw), mode="bilinear", align_corners=False)
             scorer.update(sample, masks[i, :mh, :mw])
+            if per_image is not None:
+                per_image.update(batch[i], sample, masks[i, :mh, :mw])
     scorer.reduce_from_all_processes()
+    if per_image is not None:
+        per_image.gather()
     return scorer
+
+
+def batch_indices(loader: Iterable) -> Iterable[list[int]]:
+    """The dataset indices of each batch `loader` yields, in its order: a DataLoader yields its batch
+    sampler's batches in order (workers or not), and a ReplayLoader replays its loader's first pass."""
+    inner = getattr(loader, "loader", loader)
+    sampler = getattr(inner, "batch_sampler", None)
+    if sampler is None:
+        raise ValueError("per-image results need a DataLoader (or a ReplayLoader of one) with a batch sampler")
+    return sampler

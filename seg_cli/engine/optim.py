@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from torch import nn
@@ -16,23 +17,39 @@ def _is_norm_or_bias(model: nn.Module) -> set[int]:
 
 
 def build_param_groups(model: nn.Module, lr: float, aux_lr_mult: float = 10.0,
-                       norm_bias_weight_decay: float | None = None) -> list[dict[str, Any]]:
-    """Main parameters at `lr`; the auxiliary head at `lr * aux_lr_mult` (torchvision reference).
+                       norm_bias_weight_decay: float | None = None, backbone_lr_mult: float = 1.0,
+                       backbone: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Main parameters at `lr`; the auxiliary head at `lr * aux_lr_mult` (torchvision reference); with
+    `backbone_lr_mult` other than 1, the parameters under the `backbone` module prefixes at `lr * backbone_lr_mult`.
 
     With `norm_bias_weight_decay` set, biases and norm weights get that weight decay (e.g. 0).
+    Every parameter is in a group, frozen ones too (`train.freeze`): the optimizer skips them while they
+    get no gradient, and trains them once a timed freeze ends.
     """
     special = _is_norm_or_bias(model) if norm_bias_weight_decay is not None else set()
-    groups: dict[tuple[bool, bool], list[nn.Parameter]] = {}
+    groups: dict[tuple[int, bool], list[nn.Parameter]] = {}
     for name, param in model.named_parameters():
-        if param.requires_grad:
-            key = (name.startswith("aux_classifier") or name.startswith("module.aux_classifier"), id(param) in special)
-            groups.setdefault(key, []).append(param)
+        key = (_role(name, backbone if backbone_lr_mult != 1 else ()), id(param) in special)
+        groups.setdefault(key, []).append(param)
+    multipliers = {_MAIN: 1.0, _AUX: aux_lr_mult, _BACKBONE: backbone_lr_mult}
     result = []
-    for (aux, no_decay), params in sorted(groups.items()):
+    for (role, no_decay), params in sorted(groups.items()):  # main groups first, as before the backbone role
         group: dict[str, Any] = {"params": params}
-        if aux:
-            group["lr"] = lr * aux_lr_mult
+        if role != _MAIN:
+            group["lr"] = lr * multipliers[role]
         if no_decay:
             group["weight_decay"] = norm_bias_weight_decay
         result.append(group)
     return result
+
+
+_MAIN, _AUX, _BACKBONE = 0, 1, 2
+
+
+def _role(name: str, backbone: Sequence[str]) -> int:
+    name = name.removeprefix("module.")
+    if name.startswith("aux_classifier"):
+        return _AUX
+    if any(name == p or name.startswith(p + ".") for p in backbone):
+        return _BACKBONE
+    return _MAIN

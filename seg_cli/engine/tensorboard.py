@@ -8,16 +8,17 @@ import torch
 from torch import nn
 
 from seg_cli.data.bands import rgb_view
-from seg_cli.data.palette import voc_palette
+from seg_cli.data.palette import class_palette
 from seg_cli.data.transforms import IMAGENET_MEAN, IMAGENET_STD, NormalizeImage
 from seg_cli.models.build import model_outputs
 
 CELL_PIXELS = 16  # each confusion-matrix cell becomes a CELL_PIXELS x CELL_PIXELS square
 
 
-def colorize(labels: torch.Tensor) -> torch.Tensor:
-    """(H, W) class indices -> (3, H, W) float image in VOC colours (255 = ignore is white)."""
-    palette = torch.tensor(voc_palette(), dtype=torch.float32).reshape(256, 3) / 255
+def colorize(labels: torch.Tensor, colours: list | None = None) -> torch.Tensor:
+    """(H, W) class indices -> (3, H, W) float image in the class `colours` (a dataset's palette; VOC colours
+    where it has none), 255 = ignore in white."""
+    palette = torch.tensor(class_palette(colours), dtype=torch.float32).reshape(256, 3) / 255
     palette[255] = 1.0
     return palette[labels.long().clamp(0, 255)].permute(2, 0, 1)
 
@@ -38,6 +39,7 @@ def sample_grid(model: nn.Module, dataset, device: torch.device, count: int, tas
     model.eval()
     tiles = []
     normalize = getattr(dataset.transforms, "normalize", None)  # the dataset's own mean and std
+    colours = getattr(getattr(dataset, "labels", None), "palette", None)
     for index in range(min(count, len(dataset))):
         image, mask = dataset[index]
         logits = model_outputs(model(image[None].to(device)))["out"].float()
@@ -45,7 +47,7 @@ def sample_grid(model: nn.Module, dataset, device: torch.device, count: int, tas
         pred = (logits[0, 0] > 0).long() if task == "binary" else logits[0].argmax(0)
         photo = nn.functional.interpolate(denormalize(image, normalize)[None], size=mask.shape[-2:],
                                           mode="bilinear", align_corners=False)[0]
-        tiles += [_fit(photo), _fit(colorize(mask)), _fit(colorize(pred.cpu()))]
+        tiles += [_fit(photo), _fit(colorize(mask, colours)), _fit(colorize(pred.cpu(), colours))]
     width = max(t.shape[-1] for t in tiles)  # samples differ in aspect ratio: pad to one width
     tiles = [nn.functional.pad(t, (0, width - t.shape[-1]), value=1.0) for t in tiles]
     return make_grid(tiles, nrow=3, padding=2, pad_value=1.0)

@@ -7,6 +7,7 @@ The config is the plain dict of configs/train.yaml (no DictConfig: the library n
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,14 +32,18 @@ from seg_cli.engine.batchnorm import (
     single_value_error,
     use_sync_batchnorm,
 )
-from seg_cli.engine.fit import FitOptions, Progress, Training, restore_training_state
+from seg_cli.engine.ema import ModelEma
+from seg_cli.engine.fit import FitOptions, Training
+from seg_cli.engine.freeze import Freezer, backbone_prefixes
 from seg_cli.engine.optim import build_param_groups
+from seg_cli.engine.placement import place_model, wrap_model
 from seg_cli.engine.runtime import amp_dtype, grad_scaler, seed_everything
-from seg_cli.errors import DataError
+from seg_cli.engine.state import Progress, restore_training_state
+from seg_cli.errors import ConfigError, DataError
 from seg_cli.metrics.names import resolve_best_metric
 from seg_cli.models.build import build_model
 from seg_cli.utils import call_with_config, split_target
-from seg_cli.values import size_pair
+from seg_cli.values import as_list, size_pair
 
 log = logging.getLogger("seg.train")
 
@@ -56,43 +61,35 @@ def build_training(config: dict[str, Any], resume_state: dict[str, Any] | None =
     train_set, val_set = build_datasets(config)
     model = build_model(config["model"])
     check_training_setup(config, model, (train_set, val_set), world, device.type)
-    model = prepare_model(model, t, device, world)
+    model = place_model(model, t, device, world)
+    freezer = Freezer(model, as_list("train.freeze", t["freeze"], str), t["freeze_epochs"])
     train_loader, val_loader = build_loaders(config, train_set, val_set, device)
+    steps_per_epoch = len(train_loader) // t["accumulate_steps"]
     optimizer = build_optimizer(model, config)
-    scheduler = build_scheduler(optimizer, config, len(train_loader) // t["accumulate_steps"])
+    scheduler = build_scheduler(optimizer, config, steps_per_epoch)
     dtype = amp_dtype(device, t["amp"], t["amp_dtype"])
     scaler = grad_scaler(dtype)
+    ema = ModelEma(model, t["ema"]["decay"]) if t["ema"]["decay"] else None
     progress = Progress()
     if resume_state is not None:
-        progress = restore_training_state(resume_state, model, optimizer, scheduler, scaler)
-    options = fit_options(config, train_set.class_names, dtype, hparams or {}, show_progress)
+        progress = restore_training_state(resume_state, model, optimizer, scheduler, scaler, ema)
+    freezer.apply(progress.epoch)  # before DDP, which only syncs the parameters that take gradients
+    model = wrap_model(model, device, t["compile"])
+    options = fit_options(config, train_set.class_names, dtype, hparams or {}, show_progress, steps_per_epoch)
     return Training(model, build_criterion(config["loss"], train_set), optimizer, scheduler, scaler,
-                    train_loader, val_loader, device, options, progress)
+                    train_loader, val_loader, device, options, progress, freezer, ema)
 
 
 def build_datasets(config: dict[str, Any]) -> tuple[SegmentationDataset, SegmentationDataset]:
     """The train split (with the decoded-sample cache) and the val split (labels resized with
     `eval.resolution=resized`), both following `data.on_error`."""
     d = config["dataset"]
-    train_set = build_dataset(d, "train", train=True)
+    # No `augment` key (a checkpoint from before the group): the dataset's SegmentationPresetTrain = augment=default
+    train_set = build_dataset(d, "train", train=True, augment=config.get("augment"))
     val_set = build_dataset(d, "val", train=False, resize_mask=config["eval"]["resolution"] == "resized")
     train_set.on_error = val_set.on_error = config["data"]["on_error"]
     train_set.cache = make_cache(config["data"]["cache_mib"])
     return train_set, val_set
-
-
-def prepare_model(model: nn.Module, t: dict[str, Any], device: torch.device, world: int) -> nn.Module:
-    """SyncBatchNorm, device, memory format, DDP and torch.compile, as `train.*` asks."""
-    if use_sync_batchnorm(t["sync_bn"], device.type, world):
-        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    model = model.to(device)
-    if t["channels_last"]:  # weights in NHWC make every convolution, and so its output, NHWC
-        model = model.to(memory_format=torch.channels_last)
-    if world > 1:
-        model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    if t["compile"]:
-        model = torch.compile(model)
-    return model
 
 
 def build_loaders(config: dict[str, Any], train_set: SegmentationDataset, val_set: SegmentationDataset,
@@ -120,32 +117,49 @@ def build_criterion(loss_cfg: dict[str, Any], train_set: SegmentationDataset) ->
 def build_optimizer(model: nn.Module, config: dict[str, Any]) -> torch.optim.Optimizer:
     """The `optimizer` config (a partial: `_target_` and its keywords) called with seg's parameter groups."""
     t = config["train"]
-    groups = build_param_groups(model, config["optimizer"]["lr"], t["aux_lr_mult"], t["norm_bias_weight_decay"])
+    backbone = backbone_prefixes(model)
+    if t["backbone_lr_mult"] != 1 and not backbone:
+        raise ConfigError(f"train.backbone_lr_mult={t['backbone_lr_mult']}: {type(model).__name__} has no backbone "
+                          "module; leave it at 1.0")
+    groups = build_param_groups(model, config["optimizer"]["lr"], t["aux_lr_mult"], t["norm_bias_weight_decay"],
+                                t["backbone_lr_mult"], backbone)
     builder, kwargs = split_target(config["optimizer"])
     return call_with_config(builder, "optimizer", params=groups, **kwargs)
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, config: dict[str, Any], steps_per_epoch: int):
-    """The `scheduler` config (a partial) over the run's `train.epochs` x `steps_per_epoch` optimizer steps."""
+    """The `scheduler` config (a partial) over the run's optimizer steps: `train.max_steps`, or
+    `train.epochs` x `steps_per_epoch`."""
     builder, kwargs = split_target(config["scheduler"])
-    return call_with_config(builder, "scheduler", optimizer=optimizer,
-                            total_steps=config["train"]["epochs"] * steps_per_epoch,
+    return call_with_config(builder, "scheduler", optimizer=optimizer, total_steps=total_steps(config, steps_per_epoch),
                             steps_per_epoch=steps_per_epoch, **kwargs)
 
 
+def total_steps(config: dict[str, Any], steps_per_epoch: int) -> int:
+    """The run's optimizer steps: `train.max_steps`, or whole epochs."""
+    t = config["train"]
+    return t["max_steps"] if t.get("max_steps") else t["epochs"] * steps_per_epoch
+
+
 def fit_options(config: dict[str, Any], class_names: list[str], dtype: torch.dtype | None,
-                hparams: dict[str, Any], show_progress: bool) -> FitOptions:
-    """What the epoch loop needs to know, from `train.*`, `eval.*` and `dataset.*`."""
+                hparams: dict[str, Any], show_progress: bool, steps_per_epoch: int) -> FitOptions:
+    """What the run loop needs to know, from `train.*`, `eval.*` and `dataset.*`."""
     t, d = config["train"], config["dataset"]
     task = d.get("task", "multiclass")
+    max_steps = t.get("max_steps")
+    epochs = math.ceil(max_steps / max(steps_per_epoch, 1)) if max_steps else t["epochs"]
     return FitOptions(
-        epochs=t["epochs"], num_classes=d["num_classes"], class_names=class_names,
-        ignore_index=d["ignore_index"], task=task, eval_every=t["eval_every"],
+        epochs=epochs, num_classes=d["num_classes"], class_names=class_names,
+        ignore_index=d["ignore_index"], task=task, max_steps=max_steps, eval_every=t["eval_every"],
+        eval_every_steps=t["eval_every_steps"], patience=t["early_stopping"]["patience"],
+        min_delta=t["early_stopping"]["min_delta"],
         best_metric=resolve_best_metric(task, t["best_metric"]),
         clip_grad_norm=t["clip_grad_norm"], accumulate_steps=t["accumulate_steps"],
         skip_nonfinite=t["skip_nonfinite"], checkpoint_every=t["checkpoint_every"], log_every=t["log_every"],
         progress=show_progress, amp_dtype=dtype, tb_images=t["tb_images"],
         sod_normalize=config["eval"]["sod_normalize"], hparams=hparams,
+        eval_metrics=tuple(as_list("eval.metrics", config["eval"].get("metrics", ["iou", "acc"]), str)),
+        worst=config["eval"].get("worst", 0),
     )
 
 

@@ -10,6 +10,8 @@
 - mean_f: the same F-beta at the single threshold 0.5.
 - dice, iou_fg: foreground Dice and IoU at threshold 0.5 from true/false positives and negatives pooled over
   all pixels, as the confusion matrix does for multi-class runs.
+- best_threshold: the threshold k/255 of max_f (the lowest one on ties), which `seg predict threshold=auto`
+  applies to the checkpoint's masks (see checkpoint_threshold).
 
 Images whose pixels are all ignored are skipped.
 """
@@ -70,15 +72,18 @@ class BinaryMetrics:
                 dist.all_reduce(tensor)
 
     def compute(self) -> dict:
-        """mae, max_f, mean_f, dice, iou_fg (NaN when nothing was counted) and the number of images."""
+        """mae, max_f, best_threshold, mean_f, dice, iou_fg (NaN when nothing was counted) and the number of
+        images."""
         images, mae_sum, p05_sum, r05_sum, tp, fp, fn = self.sums.cpu().tolist()
         if images == 0:
             return {"mae": math.nan, "max_f": math.nan, "mean_f": math.nan, "dice": math.nan,
-                    "iou_fg": math.nan, "images": 0}
+                    "iou_fg": math.nan, "best_threshold": math.nan, "images": 0}
         f_curve = _f_beta(self.precision_sum.cpu() / images, self.recall_sum.cpu() / images, self.beta2)
+        best = int(f_curve.argmax())  # the first maximum: the lowest threshold on ties
         return {
             "mae": mae_sum / images,
-            "max_f": float(f_curve.max()),
+            "max_f": float(f_curve[best]),
+            "best_threshold": best / (self.thresholds - 1),
             "mean_f": float(_f_beta(torch.tensor(p05_sum / images), torch.tensor(r05_sum / images), self.beta2)),
             "dice": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn > 0 else math.nan,
             "iou_fg": tp / (tp + fp + fn) if tp + fp + fn > 0 else math.nan,
@@ -103,7 +108,8 @@ def format_binary_table(metrics: dict) -> str:
     """A plain-text table of the binary metrics (F, Dice and IoU in percent, MAE as a fraction)."""
     rows = [("MAE", _fraction(metrics["mae"])), ("max F (b2=0.3)", _pct(metrics["max_f"])),
             ("F @ 0.5", _pct(metrics["mean_f"])), ("Dice @ 0.5", _pct(metrics["dice"])),
-            ("IoU fg @ 0.5", _pct(metrics["iou_fg"])), ("images", str(metrics["images"]))]
+            ("IoU fg @ 0.5", _pct(metrics["iou_fg"])),
+            ("best threshold", _fraction(metrics.get("best_threshold"))), ("images", str(metrics["images"]))]
     width = max(len(name) for name, _ in rows)
     return "\n".join([f"{'metric':<{width}}  {'value':>7}"] + [f"{name:<{width}}  {value:>7}" for name, value in rows])
 

@@ -11,21 +11,19 @@ import torch
 
 from seg_cli.choices import SOD_NORMALIZE
 from seg_cli.metrics.binary import BinaryMetrics, format_binary_table
-from seg_cli.metrics.confusion import ConfusionMatrix, format_table
+from seg_cli.metrics.confusion import DEFAULT_TABLE, ConfusionMatrix, format_table
 
 
 class MulticlassScorer:
-    """argmax over classes into a confusion matrix."""
+    """argmax over classes into a confusion matrix; `table` names the columns `format` prints (eval.metrics)."""
 
     def __init__(self, num_classes: int, ignore_index: int, class_names: Sequence[str],
-                 device: torch.device | str = "cpu") -> None:
+                 device: torch.device | str = "cpu", table: Sequence[str] = DEFAULT_TABLE) -> None:
         self.confmat = ConfusionMatrix(num_classes, device)
-        self.ignore_index, self.class_names = ignore_index, list(class_names)
+        self.ignore_index, self.class_names, self.table = ignore_index, list(class_names), tuple(table)
 
     def update(self, logits: torch.Tensor, target: torch.Tensor) -> None:
-        # max(1).indices equals argmax(1) (first index on ties) and is ~30x faster on CPU for NCHW
-        # logits: argmax reduces over the strided class dim element by element (scripts/bench_knobs.py confmat).
-        self.confmat.update(target, logits.max(1).indices[0], self.ignore_index)
+        self.confmat.update(target, predicted_labels(logits), self.ignore_index)
 
     def reduce_from_all_processes(self) -> None:
         self.confmat.reduce_from_all_processes()
@@ -33,9 +31,8 @@ class MulticlassScorer:
     def compute(self) -> dict:
         return self.confmat.compute(self.class_names)
 
-    @staticmethod
-    def format(metrics: dict) -> str:
-        return format_table(metrics)
+    def format(self, metrics: dict) -> str:
+        return format_table(metrics, self.table)
 
 
 class BinaryScorer:
@@ -54,10 +51,7 @@ class BinaryScorer:
         self.ignore_index, self.normalize = ignore_index, normalize
 
     def update(self, logits: torch.Tensor, target: torch.Tensor) -> None:
-        prob = torch.sigmoid(logits[:, 0].float())
-        if self.normalize == "minmax":
-            prob = minmax_per_map((prob * 255).round() / 255)
-        self.metrics.update(prob, target[None], self.ignore_index)
+        self.metrics.update(foreground_probability(logits, self.normalize), target[None], self.ignore_index)
 
     def reduce_from_all_processes(self) -> None:
         self.metrics.reduce_from_all_processes()
@@ -70,6 +64,21 @@ class BinaryScorer:
         return format_binary_table(metrics)
 
 
+def predicted_labels(logits: torch.Tensor) -> torch.Tensor:
+    """(H, W) class indices of (1, C, H, W) multi-class logits."""
+    # max(1).indices equals argmax(1) (first index on ties) and is ~30x faster on CPU for NCHW
+    # logits: argmax reduces over the strided class dim element by element (scripts/bench_knobs.py confmat).
+    return logits.max(1).indices[0]
+
+
+def foreground_probability(logits: torch.Tensor, normalize: str = "none") -> torch.Tensor:
+    """(1, H, W) foreground probabilities of (1, 1, H, W) binary logits, as BinaryScorer scores them."""
+    prob = torch.sigmoid(logits[:, 0].float())
+    if normalize == "minmax":
+        prob = minmax_per_map((prob * 255).round() / 255)
+    return prob
+
+
 def minmax_per_map(prob: torch.Tensor) -> torch.Tensor:
     """Each (H, W) map of a (B, H, W) batch stretched to [0, 1]; constant maps are left unchanged."""
     flat = prob.flatten(1)
@@ -79,9 +88,11 @@ def minmax_per_map(prob: torch.Tensor) -> torch.Tensor:
 
 
 def build_scorer(task: str, num_classes: int, ignore_index: int, class_names: Sequence[str],
-                 device: torch.device | str = "cpu", sod_normalize: str = "none") -> MulticlassScorer | BinaryScorer:
-    """The scorer of a task; `sod_normalize` (binary only) picks the saliency convention, see BinaryScorer."""
+                 device: torch.device | str = "cpu", sod_normalize: str = "none",
+                 table: Sequence[str] = DEFAULT_TABLE) -> MulticlassScorer | BinaryScorer:
+    """The scorer of a task; `sod_normalize` (binary only) picks the saliency convention, see BinaryScorer;
+    `table` (multi-class only, eval.metrics) the columns of its printed table."""
     if task == "binary":
         return BinaryScorer(ignore_index, device, sod_normalize)
-    return MulticlassScorer(num_classes, ignore_index, class_names, device)
+    return MulticlassScorer(num_classes, ignore_index, class_names, device, table)
 

@@ -33,6 +33,8 @@ def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int) -> nn.Se
 class DeepLabV3Plus(nn.Module):
     """Backbone -> ASPP (256 ch) -> x4 up-sample, concat 48-ch layer1 features -> two 3x3 convs -> classes."""
 
+    backbone_prefixes = ("stem", "layer1", "layer2", "layer3", "layer4")  # the ResNet: train.freeze=[backbone]
+
     def __init__(self, backbone: ResNet, num_classes: int, output_stride: int) -> None:
         super().__init__()
         self.stem = nn.Sequential(backbone.conv1, backbone.bn1, backbone.relu, backbone.maxpool)

@@ -57,6 +57,8 @@ def score_layer(in_channels: int, num_classes: int) -> nn.Conv2d:
 class FCNVGG16(nn.Module):
     """VGG-16 features, fc6/fc7 as convolutions, and skips from pool4 (stride 16) and pool3 (stride 8)."""
 
+    backbone_prefixes = ("to_pool3", "to_pool4", "to_pool5")  # the VGG-16 convolutions: train.freeze=[backbone]
+
     def __init__(self, num_classes: int, stride: int = 8, pretrained_backbone: bool = False,
                  in_channels: int = 3) -> None:
         super().__init__()

@@ -40,6 +40,8 @@ class DecoderBlock(nn.Module):
 class LinkNet(nn.Module):
     """ResNet-18 encoder (strides 4, 8, 16, 32), four decoder blocks linked by addition, final block."""
 
+    backbone_prefixes = ("stem", "encoders")  # the ResNet-18 encoder: train.freeze=[backbone]
+
     def __init__(self, num_classes: int, pretrained_backbone: bool = False, in_channels: int = 3) -> None:
         super().__init__()
         resnet = resnet18(weights=ResNet18_Weights.IMAGENET1K_V1 if pretrained_backbone else None)

@@ -2,6 +2,8 @@
 
 `pretrained` loads torchvision's COCO-with-VOC-labels weights (21 classes); for another class count
 the final classifier convolutions are replaced, so the rest of the pretrained network is still used.
+`published_weights` names those weights for `seg eval` / `seg predict` without a checkpoint
+(seg_cli.models.published fetches them).
 For `in_channels` other than 3 the backbone's first convolution is remade (seg_cli.models.input_conv),
 its pretrained RGB filters adapted.
 """
@@ -11,12 +13,27 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from torch import nn
-from torchvision.models import MobileNet_V3_Large_Weights, ResNet50_Weights, ResNet101_Weights
+from torchvision.models import MobileNet_V3_Large_Weights, ResNet50_Weights, ResNet101_Weights, WeightsEnum
 from torchvision.models import segmentation as tvseg
 
 from seg_cli.models.input_conv import set_input_channels
 
 PRETRAINED_CLASSES = 21  # COCO subset with the 20 VOC categories + background
+# The builders below whose torchvision namesake has published COCO-with-VOC-labels weights.
+PUBLISHED = {
+    "fcn_resnet50": tvseg.FCN_ResNet50_Weights,
+    "fcn_resnet101": tvseg.FCN_ResNet101_Weights,
+    "deeplabv3_resnet50": tvseg.DeepLabV3_ResNet50_Weights,
+    "deeplabv3_resnet101": tvseg.DeepLabV3_ResNet101_Weights,
+    "deeplabv3_mobilenet_v3_large": tvseg.DeepLabV3_MobileNet_V3_Large_Weights,
+    "lraspp_mobilenet_v3_large": tvseg.LRASPP_MobileNet_V3_Large_Weights,
+}
+
+
+def published_weights(name: str) -> WeightsEnum | None:
+    """torchvision's COCO-with-VOC-labels weights of the builder `name`; None for any other name."""
+    weights = PUBLISHED.get(name)
+    return None if weights is None else weights.COCO_WITH_VOC_LABELS_V1
 
 
 def _replace_class_convs(module: nn.Module, num_classes: int) -> None:

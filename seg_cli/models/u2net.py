@@ -85,6 +85,8 @@ class RSU(nn.Module):
 class U2Net(nn.Module):
     """Six RSU encoder stages, five RSU decoder stages, a 3x3 side output per stage and a 1x1 fusion."""
 
+    backbone_prefixes = ("encoder",)  # train.freeze=[backbone]
+
     def __init__(self, num_classes: int, encoder: list[Stage], decoder: list[Stage], in_channels: int = 3) -> None:
         super().__init__()
         first = encoder[0]

@@ -46,6 +46,8 @@ class Up(nn.Module):
 class UNet(nn.Module):
     """Encoder of `depth` max-pool stages, decoder with concatenated skips, 1x1 classifier."""
 
+    backbone_prefixes = ("stem", "downs")  # the contracting path: train.freeze=[backbone]
+
     def __init__(
         self, num_classes: int, in_channels: int = 3, base_channels: int = 64, depth: int = 4,
         bilinear: bool = True,

@@ -99,3 +99,36 @@ def test_two_runs_started_together_get_separate_run_dirs(tmp_path):
     runs = run_dirs(tmp_path)
     assert len(runs) == 2
     assert all((run / "metrics.json").is_file() and (run / "checkpoints/last.pt").is_file() for run in runs)
+
+
+# 13 steps (8 an epoch): the run ends mid-epoch 2; evaluations at steps 5, 10 and 13; EMA weights.
+STEP_BUDGET = [a for a in DETERMINISTIC if not a.startswith("train.epochs=")] + [
+    "train.max_steps=13", "train.eval_every_steps=5", "train.ema.decay=0.9"]
+
+
+@pytest.mark.slow
+def test_a_step_budget_run_with_ema_resumes_bitwise_exactly_after_sigkill(tmp_path):
+    reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
+    reference.mkdir()
+    interrupted.mkdir()
+    result = run_seg("train", *STEP_BUDGET, cwd=reference)
+    assert result.returncode == 0, result.stderr
+
+    process = start_seg("train", *STEP_BUDGET, cwd=interrupted)
+    wait_for_checkpoint(interrupted, process, lambda p: p["global_step"] >= 11)  # after the step-10 evaluation
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = torch.load(next(interrupted.glob("outputs/train/*/*/checkpoints/last.pt")), weights_only=True)
+    assert 11 <= killed_at["progress"]["global_step"] < 13 and "raw_model" in killed_at
+    resumed = run_seg("train", *STEP_BUDGET, "train.resume=auto", cwd=interrupted)
+    assert resumed.returncode == 0, resumed.stderr
+    ref = torch.load(run_dirs(reference)[-1] / "checkpoints/last.pt", weights_only=True)
+    new = torch.load(run_dirs(interrupted)[-1] / "checkpoints/last.pt", weights_only=True)
+    assert ref["progress"]["global_step"] == new["progress"]["global_step"] == 13
+    for part in ("model", "raw_model"):  # the average and the trained weights
+        for key in ref[part]:
+            assert torch.equal(ref[part][key], new[part][key]), (part, key)
+    assert not all(torch.equal(ref["model"][k], ref["raw_model"][k]) for k in ref["model"])
+    _, metrics_ref = final_state(run_dirs(reference)[-1])
+    _, metrics_new = final_state(run_dirs(interrupted)[-1])
+    assert metrics_new == metrics_ref

@@ -29,6 +29,8 @@ def test_one_image_matches_hand_computation():
     curve = [f_beta(1, 0.5), f_beta(0.5, 0.5), f_beta(2 / 3, 1), f_beta(2 / 4, 1), f_beta(2 / 5, 1)]
     assert max(curve) == pytest.approx(0.8125)
     assert out["max_f"] == pytest.approx(0.8125)
+    # the lowest threshold of that range: 0.6 = 153/255 still counts the 0.6 background pixel, 154/255 not
+    assert out["best_threshold"] == pytest.approx(154 / 255)
 
 
 def test_precision_and_recall_are_averaged_over_images_before_f():
@@ -55,7 +57,8 @@ def test_fully_ignored_images_are_skipped_and_nothing_gives_nan():
     m = BinaryMetrics()
     m.update(torch.rand(2, 3, 3), torch.full((2, 3, 3), 255))
     out = m.compute()
-    assert out["images"] == 0 and all(math.isnan(out[k]) for k in ("mae", "max_f", "mean_f", "dice", "iou_fg"))
+    assert out["images"] == 0
+    assert all(math.isnan(out[k]) for k in ("mae", "max_f", "mean_f", "dice", "iou_fg", "best_threshold"))
 
 
 def test_batches_add_up_like_single_images():

@@ -77,3 +77,65 @@ def test_uint8_labels_count_exactly_as_wide_labels(ignore_index):
     assert int(narrow.mat.sum()) == int(expected) > 0
     assert narrow.mat.tolist() == [[int(((target == t) & (pred == p)).sum()) if t != ignore_index else 0
                                     for p in range(4)] for t in range(4)]
+
+
+# gt x pred, 4 classes: class 2 absent from both, class 3 labelled once and never predicted.
+# gt = [6, 4, 0, 1], pred = [8, 3, 0, 0], tp = [5, 2, 0, 0], 11 pixels.
+MATRIX = [[5, 1, 0, 0], [2, 2, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0]]
+
+
+def test_dice_f1_precision_recall_fwiou_match_hand_computation():
+    cm = ConfusionMatrix(4)
+    cm.mat = torch.tensor(MATRIX)
+    m = cm.compute(["bg", "a", "absent", "missed"])
+    # Dice 2tp/(gt+pred): 10/14, 4/7, undefined, 0/1
+    assert m["per_class_dice"] == pytest.approx({"bg": 5 / 7, "a": 4 / 7, "absent": None, "missed": 0.0})
+    assert m["mdice"] == pytest.approx(3 / 7)
+    # F1 = 2PR/(P+R): bg P 5/8, R 5/6 -> 5/7; a P 2/3, R 1/2 -> 4/7; missed: never predicted -> 0
+    assert m["per_class_f1"] == pytest.approx({"bg": 5 / 7, "a": 4 / 7, "absent": None, "missed": 0.0})
+    assert m["mf1"] == pytest.approx(3 / 7)
+    # precision tp/pred: 5/8, 2/3; undefined for the two classes never predicted
+    assert m["per_class_precision"] == pytest.approx({"bg": 5 / 8, "a": 2 / 3, "absent": None, "missed": None})
+    assert m["mprecision"] == pytest.approx(31 / 48)
+    # recall tp/gt: 5/6, 1/2, undefined, 0
+    assert m["per_class_recall"] == pytest.approx({"bg": 5 / 6, "a": 0.5, "absent": None, "missed": 0.0})
+    assert m["mrecall"] == pytest.approx(4 / 9) == m["mean_acc"]
+    # IoU 5/9, 2/5, -, 0; fwIoU = (6 * 5/9 + 4 * 2/5 + 1 * 0) / 11
+    assert m["miou"] == pytest.approx(43 / 135)
+    assert m["fwiou"] == pytest.approx(74 / 165)
+    assert m["pixel_acc"] == pytest.approx(7 / 11)
+    assert m["per_class_pixels"] == {"bg": 6, "a": 4, "absent": 0, "missed": 1} and m["pixels"] == 11
+
+
+def test_fwiou_weights_by_ground_truth_pixels():
+    cm = ConfusionMatrix(2)
+    cm.mat = torch.tensor([[9, 1], [0, 0]])  # class 1 only predicted: IoU 0 but weight 0
+    m = cm.compute()
+    assert m["fwiou"] == pytest.approx(0.9) and m["miou"] == pytest.approx(0.45)
+
+
+def test_empty_matrix_gives_nan_for_every_mean():
+    m = ConfusionMatrix(2).compute()
+    assert all(math.isnan(m[k]) for k in ("mdice", "mf1", "mprecision", "mrecall", "fwiou"))
+
+
+def test_table_prints_the_chosen_columns_and_their_means():
+    cm = ConfusionMatrix(4)
+    cm.mat = torch.tensor(MATRIX)
+    m = cm.compute(["bg", "a", "absent", "missed"])
+    table = format_table(m, ["dice", "precision", "fwiou"])
+    header, *rows, summary = table.splitlines()
+    assert header.split() == ["class", "Dice", "Prec"]
+    assert rows[0].split() == ["bg", "71.43", "62.50"] and rows[2].split() == ["absent", "-", "-"]
+    assert summary == "pixel acc 63.64  mDice 42.86  mPrec 64.58  fwIoU 44.85"
+    # the default keeps the table as it always was
+    assert format_table(m).splitlines()[-1] == "pixel acc 63.64  mean acc 44.44  mIoU 31.85"
+    with pytest.raises(ValueError, match="unknown table metric"):
+        format_table(m, ["kappa"])
+
+
+def test_every_eval_metric_has_a_table_entry():
+    from seg_cli.choices import EVAL_METRICS
+    from seg_cli.metrics.confusion import TABLE_METRICS
+
+    assert tuple(TABLE_METRICS) == EVAL_METRICS

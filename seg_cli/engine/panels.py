@@ -1,0 +1,85 @@
+"""Panels of image | ground truth | prediction for the worst images of an evaluation (PNG files, TensorBoard).
+
+Which images are worst comes from the per-image rows (seg_cli.metrics.per_image.worst_rows): multi-class by
+the lowest per-image mIoU, binary by the highest MAE.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from seg_cli.engine.inference import predict_logits
+from seg_cli.engine.tensorboard import colorize, denormalize
+from seg_cli.metrics.per_image import worst_rows
+from seg_cli.metrics.scorers import foreground_probability, predicted_labels
+
+GAP = 2  # white pixels between the three pictures of a panel
+TB_HEIGHT = 160  # panel height in TensorBoard (the saved PNGs keep the label's resolution)
+
+
+@torch.inference_mode()
+def draw_panel(model: nn.Module, dataset, index: int, device: torch.device, task: str,
+               infer: dict[str, Any] | None = None, sod_normalize: str = "none") -> torch.Tensor:
+    """(3, H, 3W + gaps) float image of sample `index` at its label's size: the photo, the ground truth and
+    the prediction (binary: foreground where the scored probability >= 0.5) in the dataset's class colours."""
+    model.eval()
+    image, mask = dataset[index]
+    num_classes = 1 if task == "binary" else dataset.num_classes
+    logits = predict_logits(model, image[None].to(device), num_classes=num_classes, **(infer or {})).float()
+    logits = nn.functional.interpolate(logits, size=mask.shape[-2:], mode="bilinear", align_corners=False)
+    if task == "binary":
+        pred = (foreground_probability(logits, sod_normalize)[0] >= 0.5).long()
+    else:
+        pred = predicted_labels(logits)
+    normalize = getattr(dataset.transforms, "normalize", None)  # the dataset's own mean and std
+    photo = nn.functional.interpolate(denormalize(image, normalize)[None], size=mask.shape[-2:], mode="bilinear",
+                                      align_corners=False)[0].clamp(0, 1)
+    colours = getattr(getattr(dataset, "labels", None), "palette", None)
+    gap = torch.ones(3, mask.shape[-2], GAP)
+    return torch.cat([photo, gap, colorize(mask, colours), gap, colorize(pred.cpu(), colours)], dim=2)
+
+
+def save_worst_panels(out_dir: Path, model: nn.Module, dataset, device: torch.device,
+                      rows: Sequence[dict[str, Any]], n: int, task: str, infer: dict[str, Any] | None = None,
+                      sod_normalize: str = "none") -> list[Path]:
+    """Write the `n` worst images' panels as out_dir/rank01_<stem>.png, ...; returns the paths."""
+    from torchvision.utils import save_image
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for rank, row in enumerate(worst_rows(rows, n, task), start=1):
+        path = out_dir / f"rank{rank:02d}_{_safe_stem(row['image'])}.png"
+        save_image(draw_panel(model, dataset, row["index"], device, task, infer, sod_normalize), path)
+        paths.append(path)
+    return paths
+
+
+def log_worst_panels(writer, tag: str, model: nn.Module, dataset, device: torch.device,
+                     per_image_rows: Sequence[dict[str, Any]], n: int, step: int, task: str, *,
+                     infer: dict[str, Any] | None = None, sod_normalize: str = "none") -> None:
+    """Add the `n` worst images' panels, worst first, as one TensorBoard image `tag` at `step`."""
+    from torchvision.utils import make_grid
+
+    panels = [_to_height(draw_panel(model, dataset, row["index"], device, task, infer, sod_normalize), TB_HEIGHT)
+              for row in worst_rows(per_image_rows, n, task)]
+    if not panels:
+        return
+    width = max(p.shape[-1] for p in panels)  # images differ in aspect ratio: pad to one width
+    panels = [nn.functional.pad(p, (0, width - p.shape[-1]), value=1.0) for p in panels]
+    writer.add_image(tag, make_grid(panels, nrow=1, padding=2, pad_value=1.0), step)
+
+
+def _to_height(panel: torch.Tensor, height: int) -> torch.Tensor:
+    width = max(1, round(panel.shape[-1] * height / panel.shape[-2]))
+    return nn.functional.interpolate(panel[None], size=(height, width), mode="nearest")[0]
+
+
+def _safe_stem(name: str) -> str:
+    """A file-name-safe stem of a sample name (a path, or e.g. synthetic/val/00003)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(str(name)).stem) or "image"
