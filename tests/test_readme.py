@@ -183,4 +183,6 @@ def test_readme_commands_run_in_order(tmp_path):
             fixtures["first_best"] = str(run_dirs(tmp_path)[0] / "checkpoints" / "best.pt")
     assert (tmp_path / "masks" / "a.png").is_file() and (tmp_path / "cutouts" / "photo_cutout.png").is_file()
     assert (tmp_path / "model.onnx").is_file() and (tmp_path / "model.pt").is_file()
-    assert len(list(tmp_path.glob("multirun/train/*/*/[0-9]*/metrics.json"))) == 6
+    # 4 grid jobs, 2 learning rates, 2 Optuna trials
+    assert len(list(tmp_path.glob("multirun/train/*/*/[0-9]*/metrics.json"))) == 8
+    assert len(list(tmp_path.glob("multirun/train/*/*/optimization_results.yaml"))) == 1

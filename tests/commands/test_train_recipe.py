@@ -69,3 +69,17 @@ def test_training_draws_the_worst_validation_images_and_prints_the_chosen_metric
     events.Reload()
     assert "val/worst" in events.Tags()["images"]
     assert "mdice" in read_metrics(run)
+
+
+def test_hparams_search_without_the_search_extra_is_one_line(monkeypatch, capsys):
+    import importlib.util
+
+    from seg_cli import cli
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "hydra_plugins.hydra_optuna_sweeper" else real(name, *a))
+    assert cli.dispatch(["train", "-m", "hparams_search=lr_wd"]) == 1
+    assert capsys.readouterr().err.strip() == ('seg: error: hparams_search needs Hydra\'s Optuna sweeper: '
+                                               'pip install -e ".[search]" (or pip install hydra-optuna-sweeper)')
+    assert not cli.missing_sweeper(["hparams_search=null"])
