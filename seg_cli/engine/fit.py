@@ -22,6 +22,7 @@ from seg_cli.engine.placement import wrap_model
 from seg_cli.engine.signals import StopSignals
 from seg_cli.engine.state import Checkpoints, Progress
 from seg_cli.engine.tensorboard import confusion_image, log_hparams, sample_grid
+from seg_cli.metrics.confusion import DEFAULT_TABLE
 from seg_cli.metrics.names import LOWER_IS_BETTER
 from seg_cli.metrics.per_image import PerImageResults
 from seg_cli.metrics.scorers import build_scorer
@@ -55,7 +56,7 @@ class FitOptions:
     amp_dtype: torch.dtype | None = None
     tb_images: int = 4  # validation samples drawn into TensorBoard per evaluation (0 = none)
     sod_normalize: str = "none"  # binary tasks: how maps are scored (seg_cli.metrics.scorers.BinaryScorer)
-    eval_metrics: tuple[str, ...] = ("iou", "acc")  # columns of the validation table (eval.metrics)
+    eval_metrics: tuple[str, ...] = DEFAULT_TABLE  # columns of the validation table (eval.metrics)
     worst: int = 0  # the N worst validation images drawn into TensorBoard per evaluation (eval.worst)
     hparams: dict[str, Any] = field(default_factory=dict)  # this run's overrides, for TensorBoard HParams
 

@@ -40,6 +40,7 @@ from seg_cli.engine.placement import place_model, wrap_model
 from seg_cli.engine.runtime import amp_dtype, grad_scaler, seed_everything
 from seg_cli.engine.state import Progress, restore_training_state
 from seg_cli.errors import ConfigError, DataError
+from seg_cli.metrics.confusion import DEFAULT_TABLE
 from seg_cli.metrics.names import resolve_best_metric
 from seg_cli.models.build import build_model
 from seg_cli.utils import call_with_config, split_target
@@ -158,7 +159,7 @@ def fit_options(config: dict[str, Any], class_names: list[str], dtype: torch.dty
         skip_nonfinite=t["skip_nonfinite"], checkpoint_every=t["checkpoint_every"], log_every=t["log_every"],
         progress=show_progress, amp_dtype=dtype, tb_images=t["tb_images"],
         sod_normalize=config["eval"]["sod_normalize"], hparams=hparams,
-        eval_metrics=tuple(as_list("eval.metrics", config["eval"].get("metrics", ["iou", "acc"]), str)),
+        eval_metrics=tuple(as_list("eval.metrics", config["eval"].get("metrics", DEFAULT_TABLE), str)),
         worst=config["eval"].get("worst", 0),
     )
 

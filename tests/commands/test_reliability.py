@@ -49,25 +49,31 @@ def final_state(run: Path) -> tuple[dict, dict]:
     return ckpt["model"], metrics
 
 
-@pytest.mark.slow
-def test_sigkill_mid_epoch_then_resume_gives_bitwise_identical_weights(tmp_path):
+def run_killed_and_resumed(tmp_path: Path, args: list[str], kill_when) -> tuple[Path, Path, dict]:
+    """An uninterrupted reference run, and a run SIGKILLed once `kill_when(progress)` holds, then resumed.
+    Returns (reference run dir, resumed run dir, the last.pt the killed run left)."""
     reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
     reference.mkdir()
     interrupted.mkdir()
-    result = run_seg("train", *DETERMINISTIC, cwd=reference)
+    result = run_seg("train", *args, cwd=reference)
     assert result.returncode == 0, result.stderr
-
-    process = start_seg("train", *DETERMINISTIC, cwd=interrupted)
-    wait_for_checkpoint(interrupted, process, lambda p: p["epoch"] == 1 and p["epoch_samples"] >= 4)
+    process = start_seg("train", *args, cwd=interrupted)
+    wait_for_checkpoint(interrupted, process, kill_when)
     process.send_signal(signal.SIGKILL)
     process.wait()
     killed_at = torch.load(next(interrupted.glob("outputs/train/*/*/checkpoints/last.pt")), weights_only=True)
-    assert killed_at["progress"]["epoch"] == 1 and 0 < killed_at["progress"]["epoch_samples"] < 16
-
-    resumed = run_seg("train", *DETERMINISTIC, "train.resume=auto", cwd=interrupted)
+    resumed = run_seg("train", *args, "train.resume=auto", cwd=interrupted)
     assert resumed.returncode == 0, resumed.stderr
-    weights_ref, metrics_ref = final_state(run_dirs(reference)[-1])
-    weights_new, metrics_new = final_state(run_dirs(interrupted)[-1])
+    return run_dirs(reference)[-1], run_dirs(interrupted)[-1], killed_at
+
+
+@pytest.mark.slow
+def test_sigkill_mid_epoch_then_resume_gives_bitwise_identical_weights(tmp_path):
+    reference, resumed, killed_at = run_killed_and_resumed(
+        tmp_path, DETERMINISTIC, lambda p: p["epoch"] == 1 and p["epoch_samples"] >= 4)
+    assert killed_at["progress"]["epoch"] == 1 and 0 < killed_at["progress"]["epoch_samples"] < 16
+    weights_ref, metrics_ref = final_state(reference)
+    weights_new, metrics_new = final_state(resumed)
     assert weights_ref.keys() == weights_new.keys()
     for key in weights_ref:
         assert torch.equal(weights_ref[key], weights_new[key]), key
@@ -108,27 +114,16 @@ STEP_BUDGET = [a for a in DETERMINISTIC if not a.startswith("train.epochs=")] + 
 
 @pytest.mark.slow
 def test_a_step_budget_run_with_ema_resumes_bitwise_exactly_after_sigkill(tmp_path):
-    reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
-    reference.mkdir()
-    interrupted.mkdir()
-    result = run_seg("train", *STEP_BUDGET, cwd=reference)
-    assert result.returncode == 0, result.stderr
-
-    process = start_seg("train", *STEP_BUDGET, cwd=interrupted)
-    wait_for_checkpoint(interrupted, process, lambda p: p["global_step"] >= 11)  # after the step-10 evaluation
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    killed_at = torch.load(next(interrupted.glob("outputs/train/*/*/checkpoints/last.pt")), weights_only=True)
+    reference, resumed, killed_at = run_killed_and_resumed(
+        tmp_path, STEP_BUDGET, lambda p: p["global_step"] >= 11)  # after the step-10 evaluation
     assert 11 <= killed_at["progress"]["global_step"] < 13 and "raw_model" in killed_at
-    resumed = run_seg("train", *STEP_BUDGET, "train.resume=auto", cwd=interrupted)
-    assert resumed.returncode == 0, resumed.stderr
-    ref = torch.load(run_dirs(reference)[-1] / "checkpoints/last.pt", weights_only=True)
-    new = torch.load(run_dirs(interrupted)[-1] / "checkpoints/last.pt", weights_only=True)
+    ref = torch.load(reference / "checkpoints/last.pt", weights_only=True)
+    new = torch.load(resumed / "checkpoints/last.pt", weights_only=True)
     assert ref["progress"]["global_step"] == new["progress"]["global_step"] == 13
     for part in ("model", "raw_model"):  # the average and the trained weights
         for key in ref[part]:
             assert torch.equal(ref[part][key], new[part][key]), (part, key)
     assert not all(torch.equal(ref["model"][k], ref["raw_model"][k]) for k in ref["model"])
-    _, metrics_ref = final_state(run_dirs(reference)[-1])
-    _, metrics_new = final_state(run_dirs(interrupted)[-1])
+    _, metrics_ref = final_state(reference)
+    _, metrics_new = final_state(resumed)
     assert metrics_new == metrics_ref
