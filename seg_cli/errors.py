@@ -25,3 +25,14 @@ def one_line(exc: BaseException) -> str:
         last = text.splitlines()[-1]
         text = last.split(": ", 1)[1] if ": " in last else last
     return " ".join(text.split())
+
+
+def shorten(text: str, limit: int = 200) -> str:
+    """The first sentence of `text` on one line (library messages often go on with advice that does not apply
+    here), cut at a word boundary and marked with '...' when still longer than `limit`."""
+    text = " ".join(text.split())
+    text = text.split(". ", 1)[0].rstrip(".")
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip(",;:") + " ..."

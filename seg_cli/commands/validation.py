@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from seg_cli.choices import (
@@ -20,6 +22,7 @@ from seg_cli.choices import (
 from seg_cli.commands.common import to_plain
 from seg_cli.errors import ConfigError
 from seg_cli.metrics.names import BEST_METRICS
+from seg_cli.paths import config_dir
 from seg_cli.values import as_list, scale_range, size_pair
 
 MIN_CROP = 16  # below this the 8x/16x/32x down-sampling models have nothing left to classify
@@ -115,13 +118,36 @@ def require_workers(key: str, value: Any) -> None:
 
 
 def validate_loss(loss: DictConfig, task: str) -> None:
-    """A binary loss on a multi-class dataset (or the reverse) fails now, not at the first step."""
+    """A binary loss on a multi-class dataset (or the reverse) fails now, not at the first step, naming the
+    `loss=` options that fit the task."""
+    loss_task = loss_task_of(loss._target_)
+    if loss_task is not None and loss_task != task:
+        fitting = [name for name, target in loss_options().items() if loss_task_of(target) in (None, task)]
+        raise ConfigError(f"loss={loss_option_name(loss._target_)} is for {loss_task} tasks but dataset.task={task}; "
+                          f"choose a loss for {task} tasks: {', '.join(f'loss={name}' for name in fitting)}")
+
+
+def loss_task_of(target: str) -> str | None:
+    """The task a loss class declares (`task = "binary"`); None for losses that serve any task."""
     from seg_cli.utils import import_target
 
-    loss_task = getattr(import_target(loss._target_), "task", None)
-    if loss_task is not None and loss_task != task:
-        raise ConfigError(f"loss {loss._target_.rsplit('.', 1)[-1]} is for {loss_task} tasks but dataset.task={task}; "
-                          "use loss=auto")
+    return getattr(import_target(target), "task", None)
+
+
+def loss_options() -> dict[str, str]:
+    """{option name: _target_} of the `loss` config group, as users type them after `loss=`."""
+    folder = Path(config_dir()) / "loss"
+    return {path.stem: OmegaConf.load(path)["_target_"] for path in sorted(folder.glob("*.yaml"))}
+
+
+def loss_option_name(target: str) -> str:
+    """The `loss=` option this run chose (Hydra's record of the choice), else the options with its target."""
+    if HydraConfig.initialized():
+        chosen = HydraConfig.get().runtime.choices.get("loss")
+        if chosen and loss_options().get(chosen) == target:
+            return chosen
+    names = [name for name, option_target in loss_options().items() if option_target == target]
+    return "|".join(names) if names else target.rsplit(".", 1)[-1]
 
 
 def validate_dataset_config(d: DictConfig) -> None:
@@ -160,9 +186,12 @@ def require_positive(key: str, value: float | int | None, allow_zero: bool = Fal
 def inference_settings(cfg: DictConfig) -> dict[str, Any] | None:
     """The `infer` section as predict_logits keywords; None for a plain whole-image pass."""
     infer = OmegaConf.to_container(cfg.infer, resolve=True)
+    from seg_cli.engine.inference import check_settings  # torch: only once a command runs
+
     require_choice("infer.mode", infer["mode"], INFER_MODES)
     infer["crop"], infer["stride"] = (size_pair(f"infer.{key}", infer[key]) for key in ("crop", "stride"))
     infer["scales"] = as_list("infer.scales", infer["scales"], float)
+    check_settings(infer["mode"], infer["crop"], infer["stride"], infer["scales"], prefix="infer.")
     if infer["mode"] == "whole" and not infer["flip"] and list(infer["scales"]) == [1.0]:
         return None
     return infer

@@ -45,7 +45,7 @@ def predict_logits(
     (default: the image's device): "cpu" keeps a huge image's logits in host memory.
     """
     crop, stride = size_pair("crop", crop), size_pair("stride", stride)
-    _check_settings(mode, crop, stride, scales)
+    check_settings(mode, crop, stride, scales)
     if image.dim() != 4 or image.shape[0] != 1:
         raise ValueError(f"predict_logits takes one image of shape (1, 3, H, W), got {tuple(image.shape)}")
     out_device = torch.device(stitch_device) if stitch_device is not None else image.device
@@ -124,11 +124,13 @@ def _resize(x: torch.Tensor, size: Size, antialias: bool = False) -> torch.Tenso
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=antialias)
 
 
-def _check_settings(mode: str, crop: Size, stride: Size, scales: Sequence[float]) -> None:
+def check_settings(mode: str, crop: Size, stride: Size, scales: Sequence[float], prefix: str = "") -> None:
+    """The rules the inference settings obey; `prefix` ("infer.") makes the messages name the config keys."""
     if mode not in INFER_MODES:
-        raise ConfigError(f"inference mode={mode!r} is not allowed; choose from: {', '.join(INFER_MODES)}")
+        raise ConfigError(f"{prefix}mode={mode!r} is not allowed; choose from: {', '.join(INFER_MODES)}")
     if mode == "slide" and any(s > c for s, c in zip(stride, crop)):
         # A stride longer than the crop would leave strips of the image that no window sees.
-        raise ConfigError(f"stride={list(stride)} must not exceed crop={list(crop)} in either direction")
+        raise ConfigError(f"{prefix}stride={list(stride)} must not exceed {prefix}crop={list(crop)} in either "
+                          f"direction; set {prefix}stride to at most {prefix}crop (e.g. two thirds of it)")
     if not scales or any(not s > 0 for s in scales):
-        raise ConfigError(f"scales={list(scales)} must be a non-empty list of positive factors")
+        raise ConfigError(f"{prefix}scales={list(scales)} must be a non-empty list of positive factors")

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 import torch
 from torchvision.models import WeightsEnum
 
-from seg_cli.errors import CheckpointError, ConfigError, one_line
+from seg_cli.errors import CheckpointError, ConfigError, one_line, shorten
 from seg_cli.models.torchvision_models import PRETRAINED_CLASSES, PUBLISHED, published_weights
 
 TORCHVISION_MODULE = "seg_cli.models.torchvision_models"
@@ -72,7 +72,7 @@ def fetch_state_dict(weights: WeightsEnum, progress: bool | None = None) -> dict
                               "(TORCH_HOME chooses the folder) and run again") from None
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
         # A download whose hash does not match, or a damaged (or non-plain-data) file in the cache.
-        raise CheckpointError(f"{path} is not a readable copy of {weights.url} ({one_line(exc)[:200]}); "
+        raise CheckpointError(f"{path} is not a readable copy of {weights.url} ({shorten(one_line(exc))}); "
                               "delete it and run again") from None
     finally:
         socket.setdefaulttimeout(previous)

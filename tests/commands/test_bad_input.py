@@ -118,7 +118,8 @@ def test_binary_0_255_masks_in_a_two_label_dataset_are_mapped_with_a_notice(tmp_
     (["data.on_error=ignore"], "data.on_error='ignore' is not allowed"),
     (["data.cache_mib=-1"], "data.cache_mib=-1"),
     (["dataset.class_names=[a,b]"], "dataset.class_names has 2 names but the dataset has 4 labels"),
-    (["loss=bce"], "use loss=auto"),
+    (["loss=bce"], "loss=bce is for binary tasks but dataset.task=multiclass; choose a loss for multiclass tasks: "
+                   "loss=auto, loss=ce_dice, loss=cross_entropy"),
     (["dataset=synthetic_binary", "dataset.num_classes=2", "dataset.class_names=[a,b]"], "set dataset.num_classes=1"),
     (["train.resume=/no/such/last.pt"], "train.resume=/no/such/last.pt: file not found"),
     (["scheduler=step"], "Available options in 'scheduler'"),

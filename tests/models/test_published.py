@@ -76,8 +76,11 @@ def test_not_cached_and_offline_names_the_url_and_the_cache_file(torch_home):
 def test_a_damaged_cache_file_is_named(torch_home):
     cached = write_published_cache(torch_home)
     cached.write_bytes(cached.read_bytes()[:1000])
-    with pytest.raises(CheckpointError, match="is not a readable copy of .*delete it"):
+    with pytest.raises(CheckpointError, match="is not a readable copy of .*delete it") as error:
         published.fetch_state_dict(published_weights(SMALLEST), progress=False)
+    # The reason is torch's first sentence, whole, not 200 characters of its advice cut mid-word.
+    assert "(PytorchStreamReader failed reading zip archive: failed finding central directory); delete it and " \
+        "run again" in str(error.value)
 
 
 def test_other_class_counts_are_refused_for_published_weights(torch_home):
