@@ -31,6 +31,9 @@ SEG = "seg"
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
 
 README_COMMANDS: dict[str, list[str]] = {
+    # the clone: of this checkout; the venv: created (CI installs into its own environment)
+    "git clone <URL of this repository> seg && cd seg": ["git", "clone", "--quiet", str(REPO), "seg"],
+    "python3 -m venv .venv && . .venv/bin/activate": [sys.executable, "-m", "venv", "--without-pip", ".venv"],
     'pip install -e ".[dev]" && seg train': [SEG, "train", *FAST_TRAIN],  # the install is CI's own step
     "seg --help": [SEG, "--help"],
     "seg train": [SEG, "train", *FAST_TRAIN],
@@ -183,6 +186,7 @@ def test_readme_commands_run_in_order(tmp_path):
             fixtures["first_best"] = str(run_dirs(tmp_path)[0] / "checkpoints" / "best.pt")
     assert (tmp_path / "masks" / "a.png").is_file() and (tmp_path / "cutouts" / "photo_cutout.png").is_file()
     assert (tmp_path / "model.onnx").is_file() and (tmp_path / "model.pt").is_file()
+    assert (tmp_path / "seg" / "pyproject.toml").is_file() and (tmp_path / ".venv" / "bin" / "python").exists()
     # 4 grid jobs, 2 learning rates, 2 Optuna trials
     assert len(list(tmp_path.glob("multirun/train/*/*/[0-9]*/metrics.json"))) == 8
     assert len(list(tmp_path.glob("multirun/train/*/*/optimization_results.yaml"))) == 1
