@@ -78,5 +78,18 @@ def main(cfg: DictConfig) -> dict[str, Any]:
             saved = save_worst_panels(run_dir() / "worst", model, dataset, device, rows, cfg.eval.worst, task, infer,
                                       sod_normalize)
             log.info("panels of the %d worst images written to %s", len(saved), run_dir() / "worst")
+        print(summary_line(metrics, task, len(dataset)))
     distributed.cleanup()
     return metrics
+
+
+def summary_line(metrics: dict[str, Any], task: str, images: int) -> str:
+    """The last line of `seg eval`: the headline metric and the checkpoint it was measured on, which
+    argument-less `seg eval` picked itself (the newest best.pt, perhaps of a run still training)."""
+    from seg_cli.metrics.names import resolve_best_metric
+
+    name = resolve_best_metric(task, "auto")
+    value = metrics.get(name)
+    shown = f"{value:.4f}" if isinstance(value, (int, float)) and value == value else "n/a"  # None or NaN: no pixels
+    return (f"seg eval: {name} {shown} on {images} {metrics['split']} image(s) with {metrics['checkpoint']}; "
+            f"metrics in {run_dir() / 'metrics.json'}")

@@ -9,6 +9,11 @@ from datetime import datetime
 import torch
 import torch.distributed as dist
 
+from seg_cli.errors import ConfigError
+
+# What `train.device` and `device=` accept (configs/*.yaml list them).
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N")
+
 
 def world_size() -> int:
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
@@ -45,16 +50,55 @@ def export_slurm_environment() -> None:
         return
 
 
-def local_device(requested: str) -> torch.device:
-    """`auto` picks CUDA when present; under torchrun each process takes its LOCAL_RANK GPU."""
-    if requested == "auto":
-        requested = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(requested)
-    if device.type == "cuda" and device.index is None and launched_by_torchrun():
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+def local_device(requested: str, key: str = "device") -> torch.device:
+    """The device `key=requested` names, checked against this machine and made CUDA's current device.
+
+    `auto` picks CUDA when present. A CUDA device always gets an index (`cuda` -> `cuda:LOCAL_RANK`, 0 outside
+    torchrun): `torch.cuda.set_device` refuses an index-less one, and under torchrun each process takes its own
+    GPU. A device this machine lacks is a ConfigError naming `key`.
+    """
+    device = parse_device(requested, key)
     if device.type == "cuda":
+        check_cuda_device(device, requested, key)
         torch.cuda.set_device(device)
     return device
+
+
+def parse_device(requested: str, key: str = "device") -> torch.device:
+    """`auto` | `cpu` | `cuda` | `cuda:N` as a torch.device, CUDA ones with their index."""
+    text = str(requested).strip()
+    if text == "auto":
+        text = "cuda" if torch.cuda.is_available() else "cpu"
+    if text == "cpu":
+        return torch.device("cpu")
+    if text == "cuda":
+        return torch.device("cuda", local_rank())
+    match = re.fullmatch(r"cuda:(\d+)", text)
+    if match is None:
+        raise ConfigError(f"{key}={requested!r} is not allowed; choose from: {', '.join(DEVICE_CHOICES)}")
+    return torch.device("cuda", int(match.group(1)))
+
+
+def check_cuda_device(device: torch.device, requested: str, key: str) -> None:
+    """Refuse a CUDA device this machine does not have, with the values it does allow."""
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count == 0:
+        why = "this torch is a CPU-only build" if torch.version.cuda is None else "torch finds no CUDA GPU"
+        raise ConfigError(f"{key}={requested}: {why}; choose from: auto, cpu")
+    if device.index >= count:
+        process = f" for the process with LOCAL_RANK={device.index}" if requested in ("auto", "cuda") else ""
+        fix = f"; start at most {count} process(es) per node" if process else ""
+        raise ConfigError(f"{key}={requested}: needs cuda:{device.index}{process} but this machine has {count} "
+                          f"CUDA device(s); choose from: auto, cpu, cuda, {cuda_range(count)}{fix}")
+
+
+def local_rank() -> int:
+    """This process's GPU slot on its node: LOCAL_RANK as torchrun (or submitit) sets it, else 0."""
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def cuda_range(count: int) -> str:
+    return "cuda:0" if count == 1 else f"cuda:0 ... cuda:{count - 1}"
 
 
 def shared_run_dir_overrides(command: str, overrides: list[str]) -> list[str]:

@@ -27,6 +27,7 @@ def load_trained_model(path: Path, overrides: dict[str, Any], device_name: str
     The model and dataset come from the config the checkpoint carries, with `overrides` (e.g.
     {"dataset": {"root": "/new/place"}}) on top.
     """
+    device = distributed.local_device(device_name)  # first: a device this machine lacks fails before the load
     state = load_checkpoint(path)
     if "config" not in state or "model" not in state:
         raise CheckpointError(f"{path} is not a seg checkpoint (no config); evaluate it with model=NAME "
@@ -34,7 +35,6 @@ def load_trained_model(path: Path, overrides: dict[str, Any], device_name: str
     config = deep_merge(state["config"], overrides)
     model = build_model(without_downloads(config["model"]))
     load_model_state(model, state["model"], path)
-    device = distributed.local_device(device_name)
     return model.to(device).eval(), config, device
 
 
@@ -46,6 +46,7 @@ def load_configured_model(config: dict[str, Any], device_name: str
 
     With published weights the config gains `published`: the mIoU / pixel accuracy torchvision measured.
     """
+    device = distributed.local_device(device_name)  # first: a device this machine lacks fails before a download
     model_cfg = config["model"]
     if model_cfg.get("weights"):
         path = Path(model_cfg["weights"])
@@ -66,7 +67,6 @@ def load_configured_model(config: dict[str, Any], device_name: str
         load_model_state(model, state, source)
     except CheckpointError as exc:
         raise CheckpointError(f"{exc} Fix: {fix}") from None
-    device = distributed.local_device(device_name)
     return model.to(device).eval(), config, path, device
 
 
