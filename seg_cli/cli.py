@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from seg_cli.errors import SegError, one_line
+from seg_cli.help import CHECKPOINT_COMMANDS, CHECKPOINT_GROUPS
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("seg_cli.commands.train", "train a model (default: small UNet on the built-in synthetic set)"),
@@ -28,9 +29,12 @@ _FLAGS_WITH_VALUE = {
     "--config-dir", "-cd", "--experimental-rerun", "--shell-completion", "-sc",
 }
 _INFO_VALUES = {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
+SHELL_COMPLETION_FLAGS = ("-sc", "--shell-completion")
 
 
 def usage() -> str:
+    from seg_cli.data.download import DOWNLOADS  # stdlib only: keeps --help instant
+
     lines = ["usage: seg <command> [hydra flags] [key=value overrides]", "", "commands:"]
     lines += [f"  {name:<8} {help_text}" for name, (_, help_text) in COMMANDS.items()]
     lines += [
@@ -39,7 +43,11 @@ def usage() -> str:
         "`seg train --cfg job` prints the composed config, `seg train -m optimizer.lr=0.01,0.02` sweeps.",
         "`seg predict IMG|DIR ...` takes image files and folders as positional arguments.",
         "`seg predict photo.jpg model=deeplabv3_resnet50 model.pretrained=true` uses torchvision's published weights.",
-        "`seg data check|show|stats dataset=NAME` and `seg data download NAME` (voc, voc_aug, duts, ade20k, coco_stuff164k, cityscapes, camvid, drive) take words first.",
+        f"`seg data check|show|stats dataset=NAME` and `seg data download NAME` ({', '.join(DOWNLOADS)}) "
+        "take words first.",
+        "",
+        "Shell completion (commands, config groups, options and keys): eval \"$(seg -sc install=bash)\"",
+        "(zsh: the same line; it loads zsh's bashcompinit).",
     ]
     return "\n".join(lines)
 
@@ -62,7 +70,7 @@ def split_arguments(args: Sequence[str], takes_inputs: bool) -> tuple[list[str],
                 i += 1
         elif takes_inputs and arg.startswith("@") and not os.path.exists(arg):
             inputs += read_list_file(arg[1:])
-        elif takes_inputs and (os.path.exists(arg) or not _looks_like_override(arg)):
+        elif takes_inputs and (os.path.exists(arg) or not looks_like_override(arg)):
             inputs.append(arg)
         else:
             overrides.append(arg)
@@ -81,7 +89,8 @@ def read_list_file(path: str) -> list[str]:
     return [entry if os.path.isabs(entry) else os.path.join(base, entry) for entry in entries]
 
 
-def _looks_like_override(arg: str) -> bool:
+def looks_like_override(arg: str) -> bool:
+    """`key=value`, `+key=value`, `~key`: a Hydra override rather than a word or a path."""
     return "=" in arg or arg.startswith(("~", "+"))
 
 
@@ -92,9 +101,9 @@ def checkpoint_overrides(overrides: list[str]) -> list[str]:
     rewritten = []
     for override in overrides:
         key = override.split("=", 1)[0]
-        if key.split(".")[0] in ("model", "dataset") and "." in key:
+        if key.split(".")[0] in CHECKPOINT_GROUPS and "." in key:
             override = "++" + override
-        elif key in ("model", "dataset") and "=" in override:
+        elif key in CHECKPOINT_GROUPS and "=" in override:
             override = "+" + override
         rewritten.append(override)
     return rewritten
@@ -160,6 +169,10 @@ def dispatch(args: list[str]) -> int:
     if not args or args[0] in ("-h", "--help", "help"):
         print(usage())
         return 0
+    if any(flag in args for flag in SHELL_COMPLETION_FLAGS):
+        from seg_cli.completion import shell_completion
+
+        return shell_completion(args)
     if args[0] in ("-V", "--version"):
         from seg_cli import __version__
 
@@ -187,7 +200,7 @@ def dispatch(args: list[str]) -> int:
         print("seg: error: hparams_search needs Hydra's Optuna sweeper: pip install -e \".[search]\" "
               "(or pip install hydra-optuna-sweeper)", file=sys.stderr)
         return 1
-    if command in ("eval", "predict", "export"):
+    if command in CHECKPOINT_COMMANDS:
         overrides = checkpoint_overrides(overrides)
         try:
             prefetch_published_weights(flags, overrides)
@@ -198,11 +211,18 @@ def dispatch(args: list[str]) -> int:
         from seg_cli.engine.distributed import shared_run_dir_overrides  # torch only under torchrun
 
         overrides = shared_run_dir_overrides(command, overrides)
-    module = importlib.import_module(COMMANDS[command][0])
-    # Hydra reads sys.argv itself; flags first because Hydra 1.3 stops reading flags after overrides.
-    sys.argv = [f"seg-{command}", *flags, *overrides]
-    module.main()
+    # Flags first because Hydra 1.3 stops reading flags after overrides.
+    run_hydra_app(command, [*flags, *overrides])
     return 0
+
+
+def run_hydra_app(command: str, hydra_args: Sequence[str]) -> None:
+    """Run the command's Hydra app on `hydra_args` (Hydra reads sys.argv itself).
+
+    The program name is `seg COMMAND`, the words a user types: Hydra prints it in its help and completion hints."""
+    module = importlib.import_module(COMMANDS[command][0])
+    sys.argv = [f"seg {command}", *hydra_args]
+    module.main()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,13 @@ from pathlib import Path
 
 from seg_cli.paths import config_dir
 
-_DEFAULT_ENTRY = re.compile(r"^\s*-\s*(?:override\s+)?([\w/]+)\s*:\s*(\S+)\s*$")
+# `- group: option`, `- override group: option`, `- optional group: option`, each with an optional `# comment`.
+_DEFAULT_ENTRY = re.compile(r"^\s*-\s*(?:(?:override|optional)\s+)?([\w/]+)\s*:\s*([^\s#]+)\s*(?:#.*)?$")
+# eval / predict / export take model and dataset from a checkpoint, so their primary configs name neither;
+# `model=NAME` / `dataset=NAME` still choose one (seg_cli.cli.checkpoint_overrides appends it to the defaults).
+CHECKPOINT_COMMANDS = ("eval", "predict", "export")
+CHECKPOINT_GROUPS = ("model", "dataset")
+FROM_CHECKPOINT = "checkpoint"  # the "default" of a checkpoint group
 
 
 def default_groups(primary_yaml: str) -> dict[str, str]:
@@ -30,19 +36,48 @@ def default_groups(primary_yaml: str) -> dict[str, str]:
     return groups
 
 
+def command_groups(command: str) -> dict[str, str]:
+    """The config groups `seg COMMAND group=option` accepts -> default option ("null": none,
+    FROM_CHECKPOINT: the checkpoint's). Help and shell completion both list these."""
+    groups = default_groups((Path(config_dir()) / f"{command}.yaml").read_text())
+    if command in CHECKPOINT_COMMANDS:
+        groups.update({group: FROM_CHECKPOINT for group in CHECKPOINT_GROUPS if group not in groups})
+    return groups
+
+
+def group_options(group: str) -> list[str]:
+    """The options of a config group: its YAML files' names."""
+    return sorted(p.stem for p in (Path(config_dir()) / group).glob("*.yaml"))
+
+
+def group_line(group: str, default: str) -> str:
+    """`group: a, b (default), c`, saying where the value comes from when no option is the default."""
+    shown = [f"{o} (default)" if o == default else o for o in group_options(group)]
+    note = {"null": " (none by default)", FROM_CHECKPOINT: " (default: the checkpoint's)"}.get(default, "")
+    return f"{group}: {', '.join(shown) or '-'}{note}"
+
+
+def download_lines() -> list[str]:
+    """`seg data download NAME`: the names, from the table the download reads."""
+    from seg_cli.data.download import DOWNLOADS, MANUAL  # stdlib only: keeps --help instant
+
+    fetched = [name for name in DOWNLOADS if name not in MANUAL]
+    return ["", "== Datasets for `seg data download NAME` ==",
+            f"fetched and unpacked: {', '.join(fetched)}",
+            f"by hand (the command says where to get them): {', '.join(n for n in DOWNLOADS if n in MANUAL)}"]
+
+
 def command_help(command: str, description: str) -> str:
     """Usage, config groups (default marked) and the primary YAML without its `hydra:` section."""
-    root = Path(config_dir())
-    text = (root / f"{command}.yaml").read_text()
+    path = Path(config_dir()) / f"{command}.yaml"
     lines = [f"seg {command}: {description}", "",
              f"usage: seg {command} [-m] [--cfg job] [group=option ...] [key=value ...]", "",
              "== Config groups (choose with group=option) =="]
-    for group, default in default_groups(text).items():
-        options = sorted(p.stem for p in (root / group).glob("*.yaml"))
-        shown = [f"{o} (default)" if o == default else o for o in options]
-        lines.append(f"{group}: {', '.join(shown) or '-'}" + (" (none by default)" if default == "null" else ""))
-    body = text.split("\nhydra:")[0].rstrip()
-    lines += ["", f"== Config: {root / (command + '.yaml')} (override any key: section.key=value) ==", body, "",
+    lines += [group_line(group, default) for group, default in command_groups(command).items()]
+    if command == "data":
+        lines += download_lines()
+    body = path.read_text().split("\nhydra:")[0].rstrip()
+    lines += ["", f"== Config: {path} (override any key: section.key=value) ==", body, "",
               f"The composed config with all group values: seg {command} --cfg job",
               f"Hydra's flags: seg {command} --hydra-help"]
     return "\n".join(lines)

@@ -56,6 +56,7 @@ README_COMMANDS: dict[str, list[str]] = {
     "seg train experiment=voc_fcn_resnet50 dataset.root=/data/VOCdevkit":
         [SEG, "train", "experiment=voc_fcn_resnet50", VOC, *FAST_VOC, NO_DOWNLOAD],
     "seg train --help": [SEG, "train", "--help"],
+    'eval "$(seg -sc install=bash)"': [SEG, "-sc", "install=bash"],  # the completion itself: tests/test_completion.py
     "seg train --cfg job optimizer.lr=0.05": [SEG, "train", "--cfg", "job", "optimizer.lr=0.05"],
     "seg train train.epochs=30 train.batch_size=16 optimizer=sgd optimizer.lr=0.02":
         [SEG, "train", *FAST_TRAIN, "dataset.train_size=16", "train.epochs=30", "train.batch_size=16",
