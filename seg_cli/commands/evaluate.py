@@ -17,6 +17,7 @@ from seg_cli.commands.common import (
 )
 from seg_cli.commands.validation import (
     inference_settings,
+    require_device,
     require_workers,
     table_metrics,
     validate_eval_section,
@@ -33,6 +34,8 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     absolutize_paths(cfg)
     validate_eval_section(cfg.eval)
     require_workers("workers", cfg.workers)
+    require_device("device", cfg.device)
+    infer = inference_settings(cfg)  # config first: a bad infer.* key fails before a checkpoint is loaded
     from seg_cli.data.build import build_dataset, build_eval_loader, resolve_workers
     from seg_cli.engine import distributed
     from seg_cli.engine.loop import evaluate
@@ -55,7 +58,7 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     log.info("evaluating %s on %d %s images (%s resolution, %s inference)", path, len(dataset), cfg.split,
              cfg.eval.resolution, cfg.infer.mode)
     sod_normalize = cfg.eval.sod_normalize or config.get("eval", {}).get("sod_normalize", "none")
-    task, infer = d.get("task", "multiclass"), inference_settings(cfg)
+    task = d.get("task", "multiclass")
     scorer = build_scorer(task, d["num_classes"], d["ignore_index"], dataset.class_names, device, sod_normalize,
                           table_metrics(cfg.eval))
     per_image = PerImageResults(task, d["num_classes"], d["ignore_index"], device, sod_normalize)

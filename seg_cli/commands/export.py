@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import traceback
 from pathlib import Path
+from typing import Any
 
 import hydra
 from omegaconf import DictConfig
@@ -24,6 +25,7 @@ from seg_cli.paths import config_dir
 log = logging.getLogger("seg.export")
 schema.register()
 
+
 def validate(cfg: DictConfig) -> None:
     require_choice("format", cfg.format, EXPORT_FORMATS)
     require_choice("onnx_exporter", cfg.onnx_exporter, ONNX_EXPORTERS)
@@ -32,6 +34,21 @@ def validate(cfg: DictConfig) -> None:
     for key in ("height", "width", "opset"):
         if cfg[key] is not None:
             require_positive(key, cfg[key])
+
+
+def stored_threshold(config: dict[str, Any], weights: Path) -> float | None:
+    """A binary model's max-F threshold, as its checkpoint stores it (None for other tasks, or none stored)."""
+    if config["dataset"].get("task", "multiclass") != "binary":
+        return None
+    from seg_cli.metrics.threshold import file_threshold
+
+    return file_threshold(weights)
+
+
+def uses_checkpoint(cfg: DictConfig) -> bool:
+    """Whether the weights are a seg checkpoint (ckpt=, or the newest best.pt) rather than model.weights or
+    published ones (see trained_model)."""
+    return bool(cfg.ckpt) or not (cfg.model.get("pretrained") is True or cfg.model.get("weights"))
 
 
 @hydra.main(version_base=None, config_path=config_dir(), config_name="export")
@@ -57,7 +74,7 @@ def main(cfg: DictConfig) -> float:
     out = Path(cfg.out) if cfg.out else run_dir() / f"model{ex.SUFFIXES[cfg.format]}"
     out.parent.mkdir(parents=True, exist_ok=True)
     sample = torch.randn(cfg.batch_size, channels, height, width, generator=torch.Generator().manual_seed(0))
-    metadata = ex.model_metadata(config)
+    metadata = ex.model_metadata(config, stored_threshold(config, ckpt))
     how = ex.describe_exporter(cfg.format, exporter)
     log.info("exporting %s with %s to %s", ckpt, how, out)
     try:
@@ -89,4 +106,6 @@ def main(cfg: DictConfig) -> float:
     if not worst <= cfg.tolerance:  # `not <=` so that NaN fails too
         raise SegError(f"the exported model differs from PyTorch by {worst:.3g} > tolerance={cfg.tolerance:g}; "
                        f"the file is kept at {out} for inspection")
+    # Last, so scripts and people see which file "the newest best.pt" was: runs may finish in between.
+    print(f"seg export: from {'checkpoint' if uses_checkpoint(cfg) else 'weights'} {Path(ckpt).resolve()}")
     return worst

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from seg_cli.choices import (
     AMP_DTYPES,
+    DEVICES,
     EVAL_METRICS,
     EVAL_RESOLUTIONS,
     INFER_MODES,
@@ -52,8 +54,7 @@ def validate_train_config(cfg: DictConfig, given: Collection[str] = ()) -> None:
     validate_eval_section(cfg.eval)
     require_positive("eval.cache_mib", cfg.eval.cache_mib, allow_zero=True)
     require_positive("data.cache_mib", cfg.data.cache_mib, allow_zero=True)
-    if not (t.device in ("auto", "cpu") or str(t.device).startswith("cuda")):
-        raise ConfigError(f"train.device={t.device!r} is not allowed; choose from: auto, cpu, cuda, cuda:N")
+    require_device("train.device", t.device)
     validate_dataset_config(cfg.dataset)
     validate_augment(cfg)
 
@@ -178,6 +179,12 @@ def require_choice(key: str, value: Any, allowed: tuple) -> None:
         raise ConfigError(f"{key}={value!r} is not allowed; choose from: {', '.join(map(str, allowed))}")
 
 
+def require_device(key: str, value: Any) -> None:
+    """auto | cpu | cuda | cuda:N, checked by spelling here (whether the machine has it: when it is chosen)."""
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", str(value)):
+        raise ConfigError(f"{key}={value!r} is not allowed; choose from: {', '.join(DEVICES)}")
+
+
 def require_positive(key: str, value: float | int | None, allow_zero: bool = False) -> None:
     if value is None or value < 0 or (value == 0 and not allow_zero):
         raise ConfigError(f"{key}={value} must be {'>= 0' if allow_zero else '> 0'}")
@@ -192,6 +199,12 @@ def inference_settings(cfg: DictConfig) -> dict[str, Any] | None:
     infer["crop"], infer["stride"] = (size_pair(f"infer.{key}", infer[key]) for key in ("crop", "stride"))
     infer["scales"] = as_list("infer.scales", infer["scales"], float)
     check_settings(infer["mode"], infer["crop"], infer["stride"], infer["scales"], prefix="infer.")
+    if infer.get("stitch_device") is not None:
+        from seg_cli.engine.distributed import check_cuda_device, parse_device
+
+        device = parse_device(infer["stitch_device"], "infer.stitch_device")
+        if device.type == "cuda":
+            check_cuda_device(device, infer["stitch_device"], "infer.stitch_device")
     if infer["mode"] == "whole" and not infer["flip"] and list(infer["scales"]) == [1.0]:
         return None
     return infer

@@ -7,6 +7,7 @@ read band for band.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -211,7 +212,9 @@ def load_mask(path: str | Path) -> torch.Tensor:
             if img.mode not in ("P", "L", "1", "I", "I;16"):
                 raise DataError(
                     f"mask {path} has mode {img.mode}; expected a single-channel (palette or grayscale) PNG "
-                    "(colour-coded masks: set dataset.palette=[[r, g, b], ...], one colour per class)"
+                    "(colour-coded masks: set dataset.palette=[[r, g, b], ...], one colour per class, or "
+                    "dataset.palette=voc for VOC's colours; colours to ignore go in dataset.void_colors, e.g. "
+                    "dataset.void_colors=[[224,224,192]] for VOC's void)"
                 )
             array = np.asarray(img)
     except FileNotFoundError:
@@ -232,19 +235,42 @@ def check_labels(mask: torch.Tensor, num_classes: int, ignore_index: int, source
         values = sorted(int(v) for v in torch.unique(mask[bad]))[:10]
         raise DataError(
             f"mask {source} has label values {values} outside [0, {num_classes}) "
-            f"(ignore index {ignore_index}); fix the mask or set dataset.num_classes"
+            f"(ignore index {ignore_index}); fix the mask, map the values with dataset.label_map, or count them "
+            "as classes with dataset.task=multiclass dataset.num_classes=N"
         )
 
 
-def list_images(paths: list[str]) -> list[Path]:
-    """Expand files and folders (recursively) into a sorted list of image files."""
-    found: list[Path] = []
+def list_images(paths: list[str], skip: Path | None = None,
+                on_missing: Callable[[Path], None] | None = None,
+                exclude: Callable[[Path], bool] | None = None) -> list[Path]:
+    """Expand files and folders (recursively, sorted) into image files, each file once, in the order given.
+
+    A folder's files under `skip` (predict's output folder, when it lies inside an input folder), or for which
+    `exclude` is true (files an earlier predict wrote), are left out, so that a second run does not read the
+    first one's outputs. A file given by name is always kept. A path that does not exist goes to `on_missing`;
+    without one it is an error.
+    """
+    found: dict[Path, None] = {}  # an ordered set: a file given twice, or in two given folders, counts once
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-        elif path.is_file():
-            found.append(path)
+            found.update(dict.fromkeys(p for p in _images_in(path, skip) if exclude is None or not exclude(p)))
+        elif path.exists():
+            found[path] = None
+        elif on_missing is not None:
+            on_missing(path)
         else:
             raise DataError(f"input not found: {path}")
-    return found
+    return list(found)
+
+
+def _images_in(folder: Path, skip: Path | None) -> list[Path]:
+    """The image files under `folder` (recursively, sorted), none of those under `skip` where `skip` lies
+    inside `folder` (when `skip` is the folder itself, or elsewhere, nothing is left out)."""
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if skip is None:
+        return files
+    folder, skip = folder.resolve(), skip.resolve()
+    if skip == folder or not skip.is_relative_to(folder):
+        return files
+    return [p for p in files if not p.resolve().is_relative_to(skip)]

@@ -9,10 +9,8 @@ from datetime import datetime
 import torch
 import torch.distributed as dist
 
+from seg_cli.choices import DEVICES as DEVICE_CHOICES
 from seg_cli.errors import ConfigError
-
-# What `train.device` and `device=` accept (configs/*.yaml list them).
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N")
 
 
 def world_size() -> int:

@@ -1,8 +1,9 @@
 """Export a trained model with dynamic batch, height and width, and compare the export with PyTorch.
 
 The exported graph takes `image`, a float32 (N, in_channels, H, W) batch normalised as in training (in_channels
-from the checkpoint's dataset.in_channels: 3 for RGB), and returns `logits`, float32 (N, C, H, W). Metadata (class names, normalisation, eval size) travels inside the
-file: ONNX `metadata_props["seg"]`, TorchScript extra file `seg.json`.
+from the checkpoint's dataset.in_channels: 3 for RGB), and returns `logits`, float32 (N, C, H, W). Metadata (class
+names, normalisation, eval size, a binary model's max-F threshold) travels inside the file: ONNX
+`metadata_props["seg"]`, TorchScript extra file `seg.json`.
 """
 
 from __future__ import annotations
@@ -170,8 +171,12 @@ def input_description(channels: int) -> str:
             "(8-bit / 255, 16-bit / 65535) normalised with mean and std")
 
 
-def model_metadata(config: dict[str, Any]) -> dict[str, Any]:
-    """What a consumer of the exported file needs to prepare images and read the logits."""
+def model_metadata(config: dict[str, Any], best_threshold: float | None = None) -> dict[str, Any]:
+    """What a consumer of the exported file needs to prepare images and read the logits.
+
+    Binary models also carry `best_threshold`, the checkpoint's max-F threshold on its validation split (null
+    where it stores none): `seg predict backend=onnx threshold=auto` cuts masks there, as from the checkpoint.
+    """
     from seg_cli.data.build import image_channels, normalization
 
     d = config["dataset"]
@@ -179,12 +184,15 @@ def model_metadata(config: dict[str, Any]) -> dict[str, Any]:
     labels = 2 if task == "binary" else d["num_classes"]
     channels = image_channels(d)
     mean, std = normalization(d)
-    return {
+    metadata = {
         "input": input_description(channels),
         "output": f"{OUTPUT_NAME}: float32 (N, num_classes, H, W)",
         "in_channels": channels, "mean": mean, "std": std,
         "num_classes": d["num_classes"], "task": task, "ignore_index": d.get("ignore_index", 255),
         "class_names": d.get("class_names") or [f"class_{i}" for i in range(labels)],
-        "base_size": d.get("base_size"), "resize": d.get("resize", "shorter"),
+        "base_size": d.get("base_size"), "resize": d.get("resize", "shorter"), "palette": d.get("palette"),
         "model": config["model"].get("_target_"),
     }
+    if task == "binary":
+        metadata["best_threshold"] = best_threshold
+    return metadata

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ class OnnxSegmenter:
 
     `OnnxSegmenter(path)(batch)` takes float32 (N, in_channels, H, W) (RGB / 255 for 3 channels, normalised
     with the training mean and std, as `SegmentationPresetEval` produces) and returns float32 logits
-    (N, C, H, W). `metadata` holds what `seg export` stored: class names, in_channels, mean, std, base_size, task.
+    (N, C, H, W). `metadata` holds what `seg export` stored: class names, in_channels, mean, std, base_size, task
+    and, for binary models, best_threshold (the checkpoint's max-F threshold, or null).
     """
 
     def __init__(self, model_file: str | Path, providers: Sequence[str] | None = None) -> None:
@@ -28,6 +30,9 @@ class OnnxSegmenter:
         path = Path(model_file)
         if not path.is_file():
             raise CheckpointError(f"model_file={model_file}: file not found")
+        if zipfile.is_zipfile(path):  # TorchScript and torch.save files are zip archives; ONNX files are not
+            raise CheckpointError(f"model_file={model_file} is a TorchScript or PyTorch file; backend=onnx runs ONNX "
+                                  "files (seg export format=onnx); for a seg checkpoint use ckpt=PATH instead")
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only: onnxruntime's warnings are not the user's to act on
         try:

@@ -50,3 +50,28 @@ def test_shorten_keeps_the_first_sentence_and_marks_a_cut():
         "Weights only load failed"
     cut = shorten("word " * 100, limit=23)
     assert cut == "word word word word ..."
+
+
+@pytest.mark.parametrize("value", ["gpu", "cuda0", "cuda:x", "CPU"])
+def test_device_spellings_outside_the_table_are_refused(value):
+    from seg_cli.commands.validation import require_device
+
+    with pytest.raises(ConfigError, match=f"device='{value}' is not allowed; choose from: auto, cpu, cuda, cuda:N"):
+        require_device("device", value)
+
+
+def test_a_stitch_device_the_machine_lacks_is_named(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="infer.stitch_device=cuda: .*choose from: auto, cpu"):
+        inference_settings(infer_config(stitch_device="cuda"))
+
+
+def test_eval_checks_its_config_before_looking_for_a_checkpoint(tmp_path):
+    from tests.helpers import run_seg
+
+    for args, message in ((["infer.mode=slide", "infer.stride=[600,600]"], "infer.stride=[600, 600] must not exceed"),
+                          (["device=gpu"], "device='gpu' is not allowed")):
+        result = run_seg("eval", *args, cwd=tmp_path)  # no run exists here: a lookup would fail differently
+        assert result.returncode == 1 and message in result.stderr, result.stderr
