@@ -86,7 +86,7 @@ def check_split(dataset_cfg: dict[str, Any], split: str, problems: list[str]):
 
 
 def print_check_report(title: str, stats: list[SplitStats], names: list[str], ignore_index: int,
-                       problems: list[str], mapped: bool) -> None:
+                       problems: list[str], mapped: bool, task: str = "multiclass") -> None:
     print(title)
     print(f"  {'split':<8}{'samples':>9}{'ok':>9}  image sizes")
     for s in stats:
@@ -100,13 +100,14 @@ def print_check_report(title: str, stats: list[SplitStats], names: list[str], ig
         note = "  absent" if value < len(names) and total[value] == 0 else ""
         counts = "".join(f"{int(s.pixels[value]):>14,}" for s in stats)
         print(f"  {value:>5}  {name:<20}{counts}{100 * int(total[value]) / all_pixels:>7.2f}%{note}")
-    print_stored_values(set().union(*(s.raw_values for s in stats)), len(names), ignore_index, mapped)
+    print_stored_values(set().union(*(s.raw_values for s in stats)), len(names), ignore_index, mapped, task)
     print(f"problems ({len(problems)}):" if problems else "no problems found")
     for problem in problems:
         print(f"  {problem}")
 
 
-def print_stored_values(values: set[int], label_count: int, ignore_index: int, mapped: bool) -> None:
+def print_stored_values(values: set[int], label_count: int, ignore_index: int, mapped: bool,
+                        task: str = "multiclass") -> None:
     """The mask values as read (with no label_map / reduce_zero_label set: the values the files store), and,
     unless the dataset maps them already, the convention they look like with the keys to set."""
     from seg_cli.data.labels import suggest_convention
@@ -115,7 +116,7 @@ def print_stored_values(values: set[int], label_count: int, ignore_index: int, m
     listed = ", ".join(map(str, shown[:40])) + (f", ... ({len(shown)} distinct)" if len(shown) > 40 else "")
     where = "after dataset.label_map / reduce_zero_label" if mapped else "as stored"
     print(f"mask values read ({where}): {listed or '-'}")
-    for hint in [] if mapped else suggest_convention(values, label_count, ignore_index):
+    for hint in [] if mapped else suggest_convention(values, label_count, ignore_index, task):
         print(f"  looks like {hint}")
 
 
@@ -126,7 +127,8 @@ def run_check(cfg: DictConfig, dataset_cfg: dict[str, Any], name: str, title: st
     labels = built.label_count if built else dataset_cfg.get("num_classes", 0)
     names = built.class_names if built else [f"class_{i}" for i in range(labels)]
     print_check_report(title, [s for s, _ in results], names, dataset_cfg.get("ignore_index", 255), problems,
-                       mapped=built is not None and built.labels.maps_values)
+                       mapped=built is not None and built.labels.maps_values,
+                       task=built.task if built else dataset_cfg.get("task", "multiclass"))
     if problems:
         raise DataError(f"{len(problems)} problem(s) found in dataset {name} (listed above)")
     return 0
@@ -185,7 +187,6 @@ def augmented_sample(dataset, seed: int):
 
 def run_show(cfg: DictConfig, dataset_cfg: dict[str, Any], title: str) -> Path:
     from seg_cli.data.build import build_dataset
-    from seg_cli.data.palette import voc_palette
 
     for key in ("n", "columns", "cell_size"):
         require_positive(key, cfg[key])
@@ -196,18 +197,25 @@ def run_show(cfg: DictConfig, dataset_cfg: dict[str, Any], title: str) -> Path:
     out = Path(cfg.out) if cfg.out else run_dir() / f"samples_{cfg.split}.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     grid.save(out)
-    palette = voc_palette()
     how = "image | mask"
     if augment is not None:
         how += f", augmented by augment={HydraConfig.get().runtime.choices.get('augment')} seed={cfg.seed}"
     print(f"seg data show: wrote {len(indices)} {cfg.split} sample(s) of {title} to {out} (each: {how})")
-    print("colours: " + ", ".join(f"{i} {name} {tuple(palette[3 * i:3 * i + 3])}"
-                                  for i, name in enumerate(dataset.class_names)))
+    print("colours: " + colour_legend(dataset.class_names, dataset.labels.palette))
     for failure in failures:
         print(f"  unreadable: {failure}")
     if failures:
         raise DataError(f"{len(failures)} sample(s) could not be read (listed above); run `seg data check`")
     return out
+
+
+def colour_legend(class_names: list[str], palette: list | None) -> str:
+    """`0 road (128, 64, 128), 1 sidewalk (...)`: each class in the colour write_grid draws it in (the dataset's
+    palette, VOC's colour map where it has none)."""
+    from seg_cli.data.palette import class_palette
+
+    flat = class_palette(palette)
+    return ", ".join(f"{i} {name} {tuple(flat[3 * i:3 * i + 3])}" for i, name in enumerate(class_names))
 
 
 @dataclass

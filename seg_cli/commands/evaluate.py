@@ -75,7 +75,7 @@ def main(cfg: DictConfig) -> dict[str, Any]:
             log.info("\n%s", format_published(metrics))
         write_json(metrics, run_dir() / "metrics.json")
         log.info("metrics written to %s", run_dir() / "metrics.json")
-        rows = per_image.rows(dataset.sample_name, dataset.class_names)
+        rows = per_image.rows(dataset.sample_files, dataset.class_names)
         write_per_image_csv(rows, run_dir() / "per_image.csv")
         if cfg.eval.worst:
             saved = save_worst_panels(run_dir() / "worst", model, dataset, device, rows, cfg.eval.worst, task, infer,

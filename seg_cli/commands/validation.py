@@ -154,10 +154,10 @@ def loss_option_name(target: str) -> str:
 def validate_dataset_config(d: DictConfig) -> None:
     require_positive("dataset.num_classes", d.num_classes)
     require_positive("dataset.base_size", d.base_size)
+    from seg_cli.data.paired import check_task  # the one rule of task and class count
+
+    check_task(d.get("task", "multiclass"), d.num_classes)
     binary = d.get("task", "multiclass") == "binary"
-    if binary and d.num_classes != 1:
-        raise ConfigError(f"dataset.num_classes={d.num_classes} with dataset.task=binary; binary models have one "
-                          "output channel: set dataset.num_classes=1")
     labels = 2 if binary else d.num_classes
     if 0 <= d.ignore_index < labels:
         raise ConfigError(f"dataset.ignore_index={d.ignore_index} lies inside the class range [0, {labels})")

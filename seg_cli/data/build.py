@@ -22,7 +22,7 @@ from seg_cli.values import as_list, scale_range, size_pair
 # Keys of a dataset config that configure the transforms rather than the dataset class.
 TRANSFORM_KEYS = ("base_size", "crop_size", "hflip_prob", "scale_range", "resize")
 # Keys of the label convention every dataset follows (seg_cli.data.labels).
-LABEL_KEYS = ("label_map", "reduce_zero_label", "palette")
+LABEL_KEYS = ("label_map", "reduce_zero_label", "palette", "void_colors")
 # Keys of the image format every dataset follows: channels read (seg_cli.data.io) and their normalisation.
 IMAGE_KEYS = ("in_channels", "mean", "std")
 

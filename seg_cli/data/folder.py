@@ -12,7 +12,13 @@ import torch
 from seg_cli.data.base import PairTransform, holds_0_255, labels_from_0_255
 from seg_cli.data.io import IMAGE_SUFFIXES, load_mask
 from seg_cli.data.labels import LabelConvention, is_colour_image
-from seg_cli.data.paired import PairedFiles, pair_by_stem
+from seg_cli.data.paired import (
+    PairedFiles,
+    binary_labels_advice,
+    check_threshold,
+    load_thresholded_mask,
+    pair_by_stem,
+)
 from seg_cli.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -24,7 +30,8 @@ class FolderSegmentation(PairedFiles):
     """`<root>/<images_dir>/<id>.jpg` with `<root>/<masks_dir>/<id>.png`, split by list files or a val fraction.
 
     Masks hold class indices (palette or grey PNGs). For two labels, 0/255 masks mean background/foreground
-    and are mapped to 0/1; with a `palette`, RGB colour masks are decoded (colour i -> class i).
+    and are mapped to 0/1; with a `threshold`, masks are grey levels, foreground where above it (anti-aliased
+    or soft 0/255 masks); with a `palette`, RGB colour masks are decoded (colour i -> class i).
     """
 
     def __init__(
@@ -41,6 +48,7 @@ class FolderSegmentation(PairedFiles):
         val_list: str | None = None,
         val_fraction: float = 0.1,
         split_seed: int = 0,
+        threshold: int | None = None,
         num_classes: int = 1,
         class_names: Sequence[str] | None = None,
         palette: Sequence[Sequence[int]] | None = None,
@@ -49,6 +57,12 @@ class FolderSegmentation(PairedFiles):
         task: str = "binary",
     ) -> None:
         super().__init__(split, num_classes, class_names, ignore_index, transforms, task)
+        check_threshold(threshold)
+        if threshold is not None and self.label_count != 2:
+            raise ConfigError(f"dataset.threshold={threshold} makes two labels (0/1) but dataset.task={task} "
+                              f"dataset.num_classes={num_classes} has {self.label_count}: use dataset.task=binary "
+                              "dataset.num_classes=1, or dataset.threshold=null for masks of class indices")
+        self.threshold = threshold
         base = Path(root)
         if not base.is_dir():
             raise DataError(
@@ -61,7 +75,10 @@ class FolderSegmentation(PairedFiles):
         self.pairs = [pairs[i] for i in ids]
         if palette:  # build_dataset sets the convention of every dataset; this is for direct construction
             self.labels = LabelConvention(palette=palette, ignore_index=ignore_index, label_count=self.label_count)
-        self.binary_255 = self._settle_0_255([m for _, m in pairs.values()], base / masks_dir)
+        if threshold is not None:  # thresholded masks are 0/1 already: no 255 to read as foreground
+            self._zero_255_masks, self.binary_255 = False, False
+        else:
+            self.binary_255 = self._settle_0_255([m for _, m in pairs.values()], base / masks_dir)
 
     def _settle_0_255(self, masks: list[Path], folder: Path) -> bool:
         """Whether read_mask maps 0/255 masks to 0/1, told at start-up by the first masks on disk (all splits').
@@ -77,15 +94,23 @@ class FolderSegmentation(PairedFiles):
         return verdict is True
 
     def read_mask(self, path: Path) -> torch.Tensor:
+        if self.threshold is not None:
+            return load_thresholded_mask(path, self.threshold)
         mask = self.read_mask_file(path)
-        if self.binary_255 and not self.labels.maps_values:  # a label_map states the convention itself
+        if self.labels.maps_values:  # a label_map states the convention itself
+            return mask
+        if self.binary_255:
             if bool(((mask != 0) & (mask != 255)).any()):
                 values = sorted(int(v) for v in mask.unique() if v not in (0, 255))[:10]
                 raise DataError(
                     f"mask {path} has values {values}; the other masks of this dataset hold only 0 and 255 "
-                    "(background/foreground)"
+                    "(background/foreground): for anti-aliased edges set dataset.threshold=127 (foreground "
+                    "where the value is above it)"
                 )
-            mask = labels_from_0_255(mask)
+            return labels_from_0_255(mask)
+        if self.task == "binary" and bool(((mask > 1) & (mask != self.ignore_index)).any()):
+            values = sorted(int(v) for v in mask.unique() if v > 1 and v != self.ignore_index)
+            raise DataError(binary_labels_advice(path, values))
         return mask
 
 

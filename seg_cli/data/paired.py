@@ -20,21 +20,24 @@ from seg_cli.errors import ConfigError, DataError
 
 
 def pair_by_stem(
-    images_dir: Path, masks_dir: Path, image_suffix: str = "", mask_suffix: str = "",
+    images_dir: Path, masks_dir: Path, image_suffix: str = "", mask_suffix: str | Sequence[str] = "",
     image_extensions: Sequence[str] = (".jpg", ".jpeg", ".png"), mask_extensions: Sequence[str] = (".png",),
     recursive: bool = False,
 ) -> dict[str, tuple[Path, Path]]:
     """{id: (image, mask)} for `<id><image_suffix>.<ext>` and `<id><mask_suffix>.<ext>`, sorted by id
     (with `recursive`, files in sub-folders too, the id then including the sub-folder path).
 
+    Several mask suffixes are alternatives in order of preference: an id takes the mask of the first suffix
+    it has a file for (Cityscapes: _gtFine_labelIds, else _gtFine_labelTrainIds).
     An image without a mask or a mask without an image is an error naming the first few of each.
     """
+    suffixes = [mask_suffix] if isinstance(mask_suffix, str) else list(mask_suffix)
     for name, folder in (("images", images_dir), ("masks", masks_dir)):
         if not folder.is_dir():
             raise DataError(f"{name} folder not found: {folder}")
-    if images_dir == masks_dir and image_suffix == mask_suffix:
+    if images_dir == masks_dir and image_suffix in suffixes:
         raise ConfigError(f"images and masks share the folder {images_dir}: give the masks a suffix, e.g. _mask")
-    masks = _files_by_id(masks_dir, mask_suffix, mask_extensions, set(), recursive)
+    masks = _masks_by_id(masks_dir, suffixes, mask_extensions, recursive)
     images = _files_by_id(images_dir, image_suffix, image_extensions,
                           set(masks.values()) if images_dir == masks_dir else set(), recursive)
     if not images:
@@ -42,13 +45,29 @@ def pair_by_stem(
     lonely_images = sorted(set(images) - set(masks))
     lonely_masks = sorted(set(masks) - set(images))
     if lonely_images or lonely_masks:
+        mask_names = " or ".join(f"<id>{suffix}.<ext>" for suffix in suffixes)
         raise DataError(
             f"images and masks do not pair up by name: {len(lonely_images)} image(s) without a mask "
             f"{_first(images, lonely_images)} in {images_dir}, {len(lonely_masks)} mask(s) without an image "
             f"{_first(masks, lonely_masks)} in {masks_dir} (image <id>{image_suffix}.<ext> pairs with mask "
-            f"<id>{mask_suffix}.<ext>)"
+            f"{mask_names})"
         )
     return {key: (images[key], masks[key]) for key in sorted(images)}
+
+
+def _masks_by_id(folder: Path, suffixes: Sequence[str], extensions: Sequence[str], recursive: bool
+                 ) -> dict[str, Path]:
+    """{id: mask} over alternative suffixes, the first suffix's file winning for an id; a file is claimed by
+    the longest suffix it ends with (so suffix "" does not also claim `<id>_ready.png`)."""
+    claimed: set[Path] = set()
+    by_suffix: dict[str, dict[str, Path]] = {}
+    for suffix in sorted(set(suffixes), key=len, reverse=True):
+        by_suffix[suffix] = _files_by_id(folder, suffix, extensions, claimed, recursive)
+        claimed |= set(by_suffix[suffix].values())
+    masks: dict[str, Path] = {}
+    for suffix in reversed(suffixes):
+        masks.update(by_suffix[suffix])
+    return masks
 
 
 def _files_by_id(folder: Path, suffix: str, extensions: Sequence[str], skip: set[Path],
@@ -71,14 +90,39 @@ def _first(files: dict[str, Path], keys: list[str], count: int = 3) -> str:
 
 
 def check_task(task: str, num_classes: int) -> None:
-    """Binary tasks train a one-channel model: num_classes must be 1."""
+    """Binary tasks train a one-channel model: num_classes must be 1; multi-class ones need 2 classes or more."""
     if task not in TASKS:
         raise ConfigError(f"dataset.task={task!r} is not allowed; choose from: {', '.join(TASKS)}")
     if task == "binary" and num_classes != 1:
         raise ConfigError(
-            f"dataset.num_classes={num_classes} with dataset.task=binary: a binary model has one output channel, "
-            "set dataset.num_classes=1 (or dataset.task=multiclass with num_classes=2)"
+            f"dataset.num_classes={num_classes} with dataset.task=binary: a binary model has one output channel; "
+            f"for {num_classes} classes set dataset.task=multiclass (keeping dataset.num_classes={num_classes}), "
+            "for one foreground class set dataset.num_classes=1"
         )
+    if task == "multiclass" and num_classes < 2:
+        raise ConfigError(
+            f"dataset.num_classes={num_classes} with dataset.task=multiclass: give the number of classes, "
+            "background included (>= 2), e.g. dataset.num_classes=3, or dataset.task=binary for one foreground class"
+        )
+
+
+def check_threshold(threshold: int | None) -> None:
+    """`dataset.threshold`: a grey level in 0..254 (foreground where the mask value exceeds it), or None."""
+    if threshold is None:
+        return
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= 254:
+        raise ConfigError(f"dataset.threshold={threshold!r} is not allowed; give a grey level 0..254 (foreground "
+                          "where the mask value is above it, e.g. 127), or null for masks of class indices")
+
+
+def binary_labels_advice(path: Path, values: list[int]) -> str:
+    """The error for a two-label dataset's mask holding other values: names both fixes, never a loop between
+    class counts (multi-class masks need dataset.task, not only dataset.num_classes)."""
+    shown = values[:10]
+    return (f"mask {path} has values {shown}{', ...' if len(values) > 10 else ''} but dataset.task=binary reads "
+            "0/1 or 0/255 masks: for class-index masks set dataset.task=multiclass dataset.num_classes=N "
+            f"(N classes, at least {max(values) + 1}); for grey-level or anti-aliased masks set dataset.threshold=127 "
+            "(foreground where the value is above it)")
 
 
 def load_thresholded_mask(path: Path, threshold: int) -> torch.Tensor:
@@ -118,6 +162,11 @@ class PairedFiles(SegmentationDataset):
     def sample_name(self, index: int) -> str:
         return str(self.pairs[index][1])
 
+    def sample_files(self, index: int) -> dict[str, str]:
+        """The files of sample `index` by role, as per_image.csv names them: its image and its mask."""
+        image, mask = self.pairs[index]
+        return {"image": str(image), "mask": str(mask)}
+
     def image_size(self, index: int) -> tuple[int, int] | None:
         return image_size(self.pairs[index][0])
 
@@ -143,8 +192,11 @@ class PairedFolders(PairedFiles):
     DUTS's `{split_dir}/{split_dir}-Image` or ADE20K's `images/{split_dir}`; `image_suffix` /
     `mask_suffix` may name it too. `recursive` pairs files in sub-folders (Cityscapes' cities) by their
     path. Masks are grey levels thresholded at `threshold` (saliency, mattes), or with `threshold: null`
-    class indices as stored (then the dataset's label_map applies). `layout` describes the whole tree for
-    the error raised when a split's images are missing; `name` names the dataset in messages.
+    class indices as stored (then the dataset's label_map applies). `ready_mask_suffix` names masks that
+    hold class indices already, read as they are where an id has no `mask_suffix` file: Cityscapes'
+    `_gtFine_labelTrainIds` (cityscapesScripts' createTrainIdLabelImgs) beside or instead of the
+    `_gtFine_labelIds` its label_map maps. `layout` describes the whole tree for the error raised when a
+    split's images are missing; `name` names the dataset in messages.
     """
 
     def __init__(
@@ -156,6 +208,7 @@ class PairedFolders(PairedFiles):
         masks_dir: str = "{split_dir}",
         image_suffix: str = "",
         mask_suffix: str = "",
+        ready_mask_suffix: str | None = None,
         image_extensions: Sequence[str] = (".jpg", ".jpeg", ".png"),
         mask_extensions: Sequence[str] = (".png",),
         recursive: bool = False,
@@ -169,6 +222,7 @@ class PairedFolders(PairedFiles):
         task: str = "binary",
     ) -> None:
         super().__init__(split, num_classes, class_names, ignore_index, transforms, task)
+        check_threshold(threshold)
         if split not in split_dirs:
             raise DataError(f"{name} has the splits {describe_splits(split_dirs)}, not {split!r}")
         shown = split_dirs[split]
@@ -176,17 +230,29 @@ class PairedFolders(PairedFiles):
         images = Path(root) / images_dir.format(**fill)
         if not images.is_dir():
             raise DataError(f"no {shown} under dataset.root={root}: expected {layout}")
+        self.mask_suffix = mask_suffix.format(**fill)
+        self.ready_mask_suffix = None if ready_mask_suffix is None else ready_mask_suffix.format(**fill)
+        suffixes = [self.mask_suffix] + ([self.ready_mask_suffix] if self.ready_mask_suffix is not None else [])
         pairs = pair_by_stem(images, Path(root) / masks_dir.format(**fill), image_suffix.format(**fill),
-                             mask_suffix.format(**fill), image_extensions, mask_extensions, recursive)
+                             suffixes, image_extensions, mask_extensions, recursive)
         self.pairs = list(pairs.values())
         self.threshold = threshold
         if threshold is not None:  # thresholded masks are 0/1 already: no 255 to read as foreground
             self._zero_255_masks = False
 
     def read_mask(self, path: Path) -> torch.Tensor:
-        if self.threshold is None:
-            return self.read_mask_file(path)
-        return load_thresholded_mask(path, self.threshold)
+        if self.threshold is not None:
+            return load_thresholded_mask(path, self.threshold)
+        if self.is_ready_mask(path):
+            return self.labels.read(path, map_values=False)
+        return self.read_mask_file(path)
+
+    def is_ready_mask(self, path: Path) -> bool:
+        """Whether `path` is a `ready_mask_suffix` mask (the longer suffix decides when both match)."""
+        ready, primary = self.ready_mask_suffix, self.mask_suffix
+        if ready is None or not path.stem.endswith(ready):
+            return False
+        return not (len(primary) > len(ready) and path.stem.endswith(primary))
 
 
 def describe_splits(split_dirs: Mapping[str, str]) -> str:

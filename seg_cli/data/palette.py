@@ -21,10 +21,24 @@ def voc_palette(num_colors: int = 256) -> list[int]:
     return palette
 
 
-def class_palette(colours: list | None = None) -> list[int]:
-    """Flat [r, g, b, ...] for 256 indices: `colours` (a dataset's `palette`, one [r, g, b] per class, e.g.
-    Cityscapes' official colours) first, the VOC colour map for the indices past them."""
+# `dataset.palette` may name a colour map instead of listing colours.
+NAMED_PALETTES = ("voc",)
+
+
+def named_palette(name: str) -> list[list[int]] | None:
+    """The 256 colours of a palette given by name (`dataset.palette=voc`), None for an unknown name."""
+    if name.lower() != "voc":
+        return None
     flat = voc_palette()
+    return [flat[i : i + 3] for i in range(0, len(flat), 3)]
+
+
+def class_palette(colours: list | str | None = None) -> list[int]:
+    """Flat [r, g, b, ...] for 256 indices: `colours` (a dataset's `palette`, one [r, g, b] per class, e.g.
+    Cityscapes' official colours, or a name of NAMED_PALETTES) first, the VOC colour map past them."""
+    flat = voc_palette()
+    if isinstance(colours, str):
+        colours = named_palette(colours)
     for index, colour in enumerate((colours or [])[:256]):
         flat[3 * index : 3 * index + 3] = [int(c) for c in colour]
     return flat

@@ -52,6 +52,10 @@ class SyntheticShapes(SegmentationDataset):
     def sample_name(self, index: int) -> str:
         return f"synthetic/{self.split}/{index:05d}"
 
+    def sample_files(self, index: int) -> dict[str, str]:
+        """Sample `index` as per_image.csv names it: generated, so no files; its name stands for the image."""
+        return {"image": self.sample_name(index)}
+
     def image_size(self, index: int) -> tuple[int, int]:
         return self._draw_size(self._rng(index))
 

@@ -75,6 +75,10 @@ class VOCSegmentation(SegmentationDataset):
     def sample_name(self, index: int) -> str:
         return str(self.mask_dir / f"{self.ids[index]}.png")
 
+    def sample_files(self, index: int) -> dict[str, str]:
+        """The files of sample `index` by role, as per_image.csv names them: its image and its mask."""
+        return {"image": str(self.image_path(index)), "mask": self.sample_name(index)}
+
     def image_path(self, index: int) -> Path:
         return self.image_dir / f"{self.ids[index]}.jpg"
 

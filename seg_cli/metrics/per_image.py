@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +60,23 @@ class PerImageResults:
             mine = [item for part in parts for item in part]
         self.gathered = sorted(mine)
 
-    def rows(self, sample_name: Callable[[int], str], class_names: Sequence[str]) -> list[dict[str, Any]]:
-        """One dict per image in dataset order: index, image (its name in the dataset), the metrics and
-        `pixels_<class>` labelled pixels."""
+    def rows(self, sample_files: Callable[[int], Mapping[str, str] | str], class_names: Sequence[str]
+             ) -> list[dict[str, Any]]:
+        """One dict per image in dataset order: index, its files (`dataset.sample_files`: image, and mask
+        where there is one; a plain name is the image column), the metrics and `pixels_<class>` labelled
+        pixels."""
         if self.gathered is None:
             self.gather()
         make = _binary_row if self.task == "binary" else _multiclass_row
-        return [{"index": index, "image": sample_name(index), **make(stats, class_names)}
+        return [{"index": index, **_file_columns(sample_files(index)), **make(stats, class_names)}
                 for index, stats in self.gathered]
+
+
+def _file_columns(files: Mapping[str, str] | str) -> dict[str, str]:
+    """The file columns of one row: `image` first (what the row is about), then the others (`mask`)."""
+    if isinstance(files, str):
+        return {"image": files}
+    return {"image": files["image"], **{k: v for k, v in files.items() if k != "image"}}
 
 
 def _binary_stats(prob: torch.Tensor, target: torch.Tensor, ignore_index: int) -> torch.Tensor:
