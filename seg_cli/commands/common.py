@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
@@ -22,7 +24,11 @@ PATH_KEYS = ("dataset.root", "model.weights", "ckpt", "out", "output_root", "tra
 
 
 def reports_errors(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
-    """Turn user mistakes (SegError) into one line on stderr and exit status 1, never a traceback."""
+    """Turn user mistakes (SegError) into one line on stderr and exit status 1, never a traceback.
+
+    The line is printed once on the terminal and kept in the run's log file; a run dir that the mistake left
+    holding nothing but Hydra's own files is removed (remove_unused_run_dir).
+    """
 
     @functools.wraps(task)
     def wrapper(cfg: DictConfig) -> Any:
@@ -30,14 +36,52 @@ def reports_errors(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], 
             return task(cfg)
         except (SegError, OmegaConfBaseException) as exc:
             message = _config_message(exc) if isinstance(exc, OmegaConfBaseException) else one_line(exc)
-            log.error(message)
+            log_to_files(logging.ERROR, message)
             print(f"seg: error: {message}", file=sys.stderr)
+            remove_unused_run_dir(OmegaConf.select(cfg, "output_root", default=None))
             sys.exit(1)
         except KeyboardInterrupt:
             print("seg: interrupted", file=sys.stderr)
             sys.exit(130)
 
     return wrapper
+
+
+def log_to_files(level: int, message: str) -> None:
+    """Write `message` to the run's log file only: Hydra's job logging also echoes records to the console,
+    where the message is already printed once (`seg: ...` on stderr)."""
+    record = log.makeRecord(log.name, level, __file__, 0, message, None, None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler) and record.levelno >= handler.level:
+            handler.handle(record)
+
+
+def remove_unused_run_dir(output_root: str | None) -> None:
+    """Remove this job's run dir when it holds only what Hydra wrote before the task ran (`.hydra/` and the
+    job's log): a command stopped by a mistake leaves no empty run behind. Kept: a dir named on the command
+    line (`hydra.run.dir=` / `hydra.sweep.dir=`: it may be the user's), one holding any other file, and the
+    working directory or one above it. Emptied date folders under `output_root` go too."""
+    try:
+        hydra_cfg = HydraConfig.get()
+    except ValueError:  # not a Hydra job
+        return
+    given = {o.split("=", 1)[0].lstrip("+~") for o in hydra_cfg.overrides.hydra}
+    if given & {"hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir"}:
+        return
+    out, subdir = Path(hydra_cfg.runtime.output_dir).resolve(), hydra_cfg.output_subdir
+    if not subdir or not (out / subdir).is_dir() or out in (Path.cwd(), *Path.cwd().parents):
+        return  # Hydra wrote no .hydra/ there (e.g. `seg info` runs in `.`)
+    if any(entry.name not in {subdir, f"{hydra_cfg.job.name}.log"} for entry in out.iterdir()):
+        return
+    shutil.rmtree(out, ignore_errors=True)
+    root = Path(output_root).resolve() if output_root else None
+    parent = out.parent
+    while root is not None and root in parent.parents:  # strictly below output_root
+        try:
+            parent.rmdir()  # only when empty: another run may be in it
+        except OSError:
+            break
+        parent = parent.parent
 
 
 def _config_message(exc: OmegaConfBaseException) -> str:
@@ -78,7 +122,8 @@ def search_roots(output_root: str) -> list[Path]:
 def find_checkpoint(key: str, given: str | None, output_root: str, name: str, resuming: bool = False) -> Path | None:
     """The checkpoint `key=given` names: a path, which must exist; else the newest `checkpoints/<name>` of
     any earlier training run (None when there is none). When `resuming` (`train.resume=auto`), this job's
-    own run dir comes first: a requeued cluster job comes back to it."""
+    own run dir comes first: a requeued cluster job comes back to it; a sweep job looks nowhere else
+    (another job's checkpoint was trained with other values)."""
     from seg_cli.checkpoint import find_newest
 
     if given and not (resuming and given == "auto"):
@@ -86,10 +131,18 @@ def find_checkpoint(key: str, given: str | None, output_root: str, name: str, re
         if not path.is_file():
             raise CheckpointError(f"{key}={given}: file not found")
         return path
-    own = run_dir() / "checkpoints" / name
-    if resuming and own.is_file():
-        return own
+    if resuming:
+        own = run_dir() / "checkpoints" / name
+        if own.is_file():
+            return own
+        if in_sweep():
+            return None
     return find_newest(search_roots(output_root), name)
+
+
+def in_sweep() -> bool:
+    """Whether this is one job of a multirun (`-m`)."""
+    return HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def trained_model(cfg: DictConfig, device_name: str, dataset_required: bool = False

@@ -88,6 +88,11 @@ class SegmentationDataset(Dataset):
         """A human-readable name of sample `index` (a file path where there is one)."""
         raise NotImplementedError
 
+    def sample_files(self, index: int) -> dict[str, str]:
+        """{"image": ..., "mask": ...}: the files of sample `index` (per_image.csv's columns); datasets of files
+        say which is which, others give their sample name as the image."""
+        return {"image": self.sample_name(index)}
+
     def image_size(self, index: int) -> tuple[int, int] | None:
         """(height, width) of image `index` before transforms, where it is known without decoding it
         (None: unknown). Evaluation batches images of one input shape together with it."""
@@ -153,15 +158,23 @@ class SegmentationDataset(Dataset):
             self.cache.put(index, pair)
         return pair
 
-    def _first_readable(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Sample `index`, or with on_error=skip the next readable one (each skip is counted)."""
+    def check_first_sample(self) -> None:
+        """The start-up check that fails fast on unreadable files or labels outside the class range: sample 0
+        must pass, or with data.on_error=skip the first readable sample after it (none readable is an error).
+        Nothing is counted or logged here: the epoch that meets an unreadable sample does that."""
+        self._first_readable(0, record=False)
+
+    def _first_readable(self, index: int, record: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sample `index`, or with on_error=skip the next readable one (each skip counted and logged when
+        `record`)."""
         for offset in range(len(self)):
             try:
                 return self.checked_pair((index + offset) % len(self))
             except DataError as exc:
                 if self.on_error == "raise":
                     raise
-                with self._skipped.get_lock():
-                    self._skipped.value += 1
-                log.warning("skipped: %s", exc)
+                if record:
+                    with self._skipped.get_lock():
+                        self._skipped.value += 1
+                    log.warning("skipped: %s", exc)
         raise DataError(f"no readable sample in the {self.split} split (data.on_error=skip skipped them all)")

@@ -159,7 +159,11 @@ def probe_0_255(masks: list[Path]) -> bool | None:
     for path in masks[:PROBE_MASKS]:
         if is_colour_image(path):
             return False
-        verdict = holds_0_255(load_mask(path))
+        try:
+            mask = load_mask(path)
+        except DataError:  # unreadable: the sample's own load reports it, or skips it (data.on_error)
+            continue
+        verdict = holds_0_255(mask)
         if verdict is not None:
             return verdict
     return None

@@ -3,8 +3,10 @@ TensorBoard, metrics.json."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from seg_cli.engine import distributed
 from seg_cli.engine.ema import ModelEma
@@ -111,13 +114,17 @@ def fit(training: Training, run_dir: Path, config: dict[str, Any]) -> dict[str, 
         log.info("this run has already ended: %s", progress.stop_reason)
     with StopSignals() as signals:
         for epoch in range(progress.epoch, options.epochs):
-            if progress.stop_reason or budget_spent(options, progress):
+            if progress.finished(options.epochs, options.max_steps):
                 break
+            signum = signals.requested()
+            if signum:  # it came after the previous epoch's last step: last.pt holds that epoch's end
+                raise TrainingInterrupted(signum, checkpoints.path("last.pt"))
             _apply_freeze(training, epoch)
             result = _train_epoch(training, epoch, writer, checkpoints, signals)
             progress.nonfinite_skipped += result.nonfinite_skipped
-            if signals.signum:
-                raise TrainingInterrupted(signals.signum, checkpoints.path("last.pt"))
+            signum = signals.requested()
+            if signum and result.stopped and not progress.finished(options.epochs, options.max_steps):
+                raise TrainingInterrupted(signum, checkpoints.path("last.pt"))  # saved by after_step
             progress.epoch, progress.epoch_samples = epoch + 1, 0
             log.info("epoch %d/%d  step %d%s  train loss %.4f  lr %.3e", epoch + 1, options.epochs,
                      progress.global_step, f"/{options.max_steps}" if options.max_steps else "",
@@ -191,10 +198,12 @@ def _train_epoch(training: Training, epoch: int, writer, checkpoints: Checkpoint
     mid-epoch saves, the step budget, signals."""
     options, progress = training.options, training.progress
     samples_per_step = training.train_loader.batch_size * options.accumulate_steps * distributed.world_size()
+    step_log = StepLog(epoch, options, samples_per_step)
 
     def after_step(step: int, loss: float, lr: float) -> bool:
         if training.ema is not None:
             training.ema.update(unwrap_model(training.model))
+        step_log.add(step, loss, lr)
         if writer is not None and step % options.log_every == 0:
             writer.add_scalar("train/loss", loss, step)
             writer.add_scalar("train/lr", lr, step)
@@ -212,14 +221,39 @@ def _train_epoch(training: Training, epoch: int, writer, checkpoints: Checkpoint
         return bool(progress.stop_reason) or budget_spent(options, progress)
 
     training.train_loader.sampler.set_epoch(epoch, progress.epoch_samples)
-    return train_one_epoch(
-        training.model, training.criterion, training.optimizer, training.train_loader, training.scheduler,
-        training.device, epoch, scaler=training.scaler, amp_dtype=options.amp_dtype,
-        clip_grad_norm=options.clip_grad_norm, accumulate_steps=options.accumulate_steps,
-        skip_nonfinite=options.skip_nonfinite, progress=options.progress and distributed.is_main_process(),
-        after_step=after_step, start_step=progress.global_step,
-        train_mode=lambda model: set_train_mode(training, epoch),
-    )
+    bar = options.progress and distributed.is_main_process()
+    with logging_redirect_tqdm() if bar else contextlib.nullcontext():  # log lines print above the bar
+        return train_one_epoch(
+            training.model, training.criterion, training.optimizer, training.train_loader, training.scheduler,
+            training.device, epoch, scaler=training.scaler, amp_dtype=options.amp_dtype,
+            clip_grad_norm=options.clip_grad_norm, accumulate_steps=options.accumulate_steps,
+            skip_nonfinite=options.skip_nonfinite, progress=bar, after_step=after_step,
+            start_step=progress.global_step, train_mode=lambda model: set_train_mode(training, epoch),
+            epochs=options.epochs,
+        )
+
+
+class StepLog:
+    """A log line every `train.log_every` optimizer steps: the mean loss of the steps since the previous line,
+    the learning rate and the throughput, so a run without a terminal (no progress bar) is not silent for
+    a whole epoch."""
+
+    def __init__(self, epoch: int, options: FitOptions, samples_per_step: int) -> None:
+        self.epoch, self.options, self.samples_per_step = epoch, options, samples_per_step
+        self.loss_sum, self.finite, self.taken, self.tick = 0.0, 0, 0, time.perf_counter()
+
+    def add(self, step: int, loss: float, lr: float) -> None:
+        self.taken += 1
+        if math.isfinite(loss):  # a skipped non-finite batch (train.skip_nonfinite) has its own warning
+            self.loss_sum, self.finite = self.loss_sum + loss, self.finite + 1
+        if step % self.options.log_every:
+            return
+        now = time.perf_counter()
+        rate = self.taken * self.samples_per_step / max(now - self.tick, 1e-9)
+        budget = f"/{self.options.max_steps}" if self.options.max_steps else ""
+        log.info("epoch %d/%d  step %d%s  loss %.4f  lr %.3e  %.1f img/s", self.epoch + 1, self.options.epochs,
+                 step, budget, self.loss_sum / max(self.finite, 1), lr, rate)
+        self.loss_sum, self.finite, self.taken, self.tick = 0.0, 0, 0, now
 
 
 def set_train_mode(training: Training, epoch: int) -> None:
@@ -258,7 +292,7 @@ def _evaluate_epoch(training: Training, writer) -> dict[str, Any]:
             grid = sample_grid(model, val_loader.dataset, device, options.tb_images, options.task)
             writer.add_image("val/samples", grid, x)
         if per_image is not None:
-            rows = per_image.rows(val_loader.dataset.sample_name, options.class_names)
+            rows = per_image.rows(val_loader.dataset.sample_files, options.class_names)
             log_worst_panels(writer, "val/worst", model, val_loader.dataset, device, rows, options.worst, x,
                              options.task, sod_normalize=options.sod_normalize)
     return metrics

@@ -57,14 +57,17 @@ def train_one_epoch(
     after_step: Callable[[int, float, float], bool] | None = None,
     start_step: int = 0,
     train_mode: Callable[[nn.Module], None] | None = None,
+    epochs: int | None = None,
 ) -> EpochResult:
     """Train over `loader`, one optimizer step per `accumulate_steps` batches. `after_step(global_step, loss,
     lr)` runs after every optimizer step (logging, checkpointing); returning True stops the epoch there.
-    `train_mode(model)` replaces `model.train()` (frozen parts stay in eval mode)."""
+    `train_mode(model)` replaces `model.train()` (frozen parts stay in eval mode). `epoch` counts from 0;
+    the bar and the messages show it from 1, as the run's log does (`epochs`: the total, for the bar)."""
     (train_mode or nn.Module.train)(model)
     step, loss_sum, seen, skipped, stopped, tick = start_step, 0.0, 0, 0, False, time.perf_counter()
     usable = len(loader) // accumulate_steps * accumulate_steps  # whole optimizer steps only
-    bar = tqdm(total=usable, desc=f"epoch {epoch}", disable=not progress, dynamic_ncols=True, leave=False)
+    shown = f"{epoch + 1}/{epochs}" if epochs else f"{epoch + 1}"
+    bar = tqdm(total=usable, desc=f"epoch {shown}", disable=not progress, dynamic_ncols=True, leave=False)
     optimizer.zero_grad(set_to_none=True)
     for i, (images, masks) in enumerate(loader):
         if i >= usable:
@@ -80,9 +83,9 @@ def train_one_epoch(
             loss_sum, seen = loss_sum + loss_value, seen + 1
         elif skip_nonfinite:
             skipped += 1
-            log.warning("non-finite loss (%s) at epoch %d, step %d: batch skipped", loss_value, epoch, step)
+            log.warning("non-finite loss (%s) at epoch %d, step %d: batch skipped", loss_value, epoch + 1, step)
         else:
-            raise NonFiniteLossError(f"loss became {loss_value} at epoch {epoch}, step {step}; lower "
+            raise NonFiniteLossError(f"loss became {loss_value} at epoch {epoch + 1}, step {step}; lower "
                                      "optimizer.lr, set train.clip_grad_norm, or train.skip_nonfinite=true")
         bar.update(1)
         if not update:

@@ -34,6 +34,16 @@ class Progress:
     reference_value: float | None = None  # the value those improvements are measured from
     stop_reason: str | None = None  # set when the run ended before its budget (early stopping)
 
+    def finished(self, epochs: int, max_steps: int | None = None) -> str | None:
+        """Why a run standing here has nothing left to train under this budget (None: it has): it stopped
+        early, took `max_steps` optimizer steps, or (without a step budget) completed `epochs` epochs."""
+        if self.stop_reason:
+            return f"it stopped early: {self.stop_reason}"
+        if max_steps:
+            return (f"it took all train.max_steps={max_steps} optimizer steps" if self.global_step >= max_steps
+                    else None)
+        return f"it trained all train.epochs={epochs} epochs" if self.epoch >= epochs else None
+
 
 class NonFiniteWeightsError(SegError):
     """Weights became NaN or infinite: they are never written to a checkpoint."""

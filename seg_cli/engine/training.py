@@ -56,7 +56,7 @@ def build_training(config: dict[str, Any], resume_state: dict[str, Any] | None =
     distributed.init_distributed()
     world = distributed.world_size()
     seed_everything(config["seed"], t["deterministic"])
-    device = distributed.local_device(t["device"])
+    device = distributed.local_device(t["device"], key="train.device")
     log.info("device %s | %d process(es) x batch %d x %d accumulation = global batch %d", device, world,
              t["batch_size"], t["accumulate_steps"], world * t["batch_size"] * t["accumulate_steps"])
     train_set, val_set = build_datasets(config)
@@ -173,9 +173,12 @@ def check_training_setup(config: dict[str, Any], model: nn.Module, datasets: Seq
             raise DataError(f"the {dataset.split} split is empty")
         missing = dataset.missing_files()
         if missing:
-            raise DataError(f"{len(missing)} file(s) listed in the {dataset.split} split do not exist, "
-                            f"e.g. {', '.join(missing[:3])}; run `seg data check` for a full report")
-        dataset.checked_pair(0)  # fails fast on unreadable files or labels outside the class range
+            message = (f"{len(missing)} file(s) listed in the {dataset.split} split do not exist, "
+                       f"e.g. {', '.join(missing[:3])}; run `seg data check` for a full report")
+            if dataset.on_error != "skip":
+                raise DataError(message)
+            log.warning("%s (data.on_error=skip: their samples are skipped)", message)
+        dataset.check_first_sample()  # fails fast on unreadable files, following data.on_error
 
 
 def check_batchnorm_batch(config: dict[str, Any], model: nn.Module, world_size: int, device_type: str) -> None:

@@ -88,11 +88,13 @@ def test_sigterm_saves_last_checkpoint_and_exits_cleanly(tmp_path):
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 128 + signal.SIGTERM
-    assert "interrupted by signal 15" in stderr and "train.resume=auto" in stderr
+    last = next(tmp_path.glob("outputs/train/*/*/checkpoints/last.pt"))
+    assert "interrupted by signal 15" in stderr and f"continue with: seg train train.resume={last}" in stderr
     assert "Traceback" not in stderr
-    ckpt = torch.load(next(tmp_path.glob("outputs/train/*/*/checkpoints/last.pt")), weights_only=True)
+    ckpt = torch.load(last, weights_only=True)
     assert ckpt["progress"]["global_step"] >= 8
-    resumed = run_seg("train", "train.resume=auto", "train.epochs=2", cwd=tmp_path)
+    epochs = ckpt["progress"]["epoch"] + 1
+    resumed = run_seg("train", f"train.resume={last}", f"train.epochs={epochs}", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
 
 
