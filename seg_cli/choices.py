@@ -19,3 +19,4 @@ ONNX_EXPORTERS = ("auto", "dynamo", "legacy")  # seg export onnx_exporter=
 PREDICT_BACKENDS = ("torch", "onnx")  # seg predict backend=
 PREDICT_SAVE = ("mask", "color", "overlay", "prob", "cutout")  # seg predict save=
 DEVICES = ("auto", "cpu", "cuda", "cuda:N")  # train.device, device= (cuda = cuda:LOCAL_RANK; N any GPU index)
+DEVICE_PATTERN = r"auto|cpu|cuda(:\d+)?"  # the spellings DEVICES stands for (re.fullmatch)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seg_cli.cli import (
+from seg_cli.arguments import (
     COMMANDS,
     DATA_ACTIONS,
     SHELL_COMPLETION_FLAGS,

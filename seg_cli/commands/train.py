@@ -54,6 +54,11 @@ def main(cfg: DictConfig) -> float:
         resume_state = load_checkpoint(resume_path)
         cfg = resume_config(resume_state, cfg)  # the run's own config, this command's overrides on top
     validate_train_config(cfg, given=run_overrides())
+    if resume_state is not None and resume_path.parent.parent == run_dir() and finished_job(resume_state, cfg):
+        # A requeued cluster job whose run had already finished: nothing to do, and nothing went wrong.
+        best = resume_state["progress"].get("best_value")
+        log.info("train.resume=auto: this job's run in %s has finished; nothing left to train", run_dir())
+        return float("nan") if best is None else float(best)
     if resume_state is not None:
         refuse_finished_run(resume_state, resume_path, cfg)
     summary = train(to_plain(cfg), resume_state, resume_path)
@@ -75,6 +80,13 @@ def find_resume(cfg: DictConfig) -> Path | None:
         log.info("train.resume=auto picked %s (%s)", path, "this job's own run dir" if own else
                  "the newest last.pt under " + " and ".join(str(r) for r in search_roots(cfg.output_root)))
     return path
+
+
+def finished_job(state: dict[str, Any], cfg: DictConfig) -> bool:
+    """Whether the run in `state` has nothing left to train under this command's budget."""
+    from seg_cli.engine.state import Progress
+
+    return Progress(**state.get("progress", {})).finished(cfg.train.epochs, cfg.train.max_steps) is not None
 
 
 def refuse_finished_run(state: dict[str, Any], path: Path, cfg: DictConfig) -> None:
@@ -101,7 +113,7 @@ def refuse_finished_run(state: dict[str, Any], path: Path, cfg: DictConfig) -> N
 def resume_argument(checkpoint: Path) -> str:
     """`train.resume=PATH` as one shell word that Hydra reads back as PATH."""
     path = str(Path(checkpoint).resolve())
-    if not re.fullmatch(r"[\w./:@+-]+", path):  # Hydra's grammar would split or reinterpret it: quote it
+    if not re.fullmatch(r"[A-Za-z0-9_./:@+-]+", path):  # Hydra's grammar (ASCII only) would split it: quote it
         # In Hydra's quoted strings only backslashes before a quote (or the end) are escapes, and ${ interpolates.
         path = re.sub(r"(\\+)(?='|$)", r"\1\1", path).replace("'", "\\'").replace("${", "\\${")
         path = f"'{path}'"
@@ -124,9 +136,10 @@ def train(config: dict[str, Any], resume_state: dict | None, resume_path) -> dic
     try:
         summary = fit(training, out, config)
     except TrainingInterrupted as stop:
-        message = f"{stop}; continue with: seg train {resume_argument(stop.checkpoint)}"
-        log_to_files(logging.WARNING, message)
-        print(f"seg: {message}", file=sys.stderr)
+        if distributed.is_main_process():  # one message for the run, not one per process
+            message = f"{stop}; continue with: seg train {resume_argument(stop.checkpoint)}"
+            log_to_files(logging.WARNING, message)
+            print(f"seg: {message}", file=sys.stderr)
         sys.exit(128 + stop.signum)
     finally:
         distributed.cleanup()

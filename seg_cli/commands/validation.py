@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from seg_cli.choices import (
     AMP_DTYPES,
+    DEVICE_PATTERN,
     DEVICES,
     EVAL_METRICS,
     EVAL_RESOLUTIONS,
@@ -181,7 +182,7 @@ def require_choice(key: str, value: Any, allowed: tuple) -> None:
 
 def require_device(key: str, value: Any) -> None:
     """auto | cpu | cuda | cuda:N, checked by spelling here (whether the machine has it: when it is chosen)."""
-    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", str(value)):
+    if not re.fullmatch(DEVICE_PATTERN, str(value)):
         raise ConfigError(f"{key}={value!r} is not allowed; choose from: {', '.join(DEVICES)}")
 
 

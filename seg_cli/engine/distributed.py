@@ -9,6 +9,7 @@ from datetime import datetime
 import torch
 import torch.distributed as dist
 
+from seg_cli.choices import DEVICE_PATTERN
 from seg_cli.choices import DEVICES as DEVICE_CHOICES
 from seg_cli.errors import ConfigError
 
@@ -71,10 +72,14 @@ def parse_device(requested: str, key: str = "device") -> torch.device:
         return torch.device("cpu")
     if text == "cuda":
         return torch.device("cuda", local_rank())
-    match = re.fullmatch(r"cuda:(\d+)", text)
-    if match is None:
+    if not re.fullmatch(DEVICE_PATTERN, text):
         raise ConfigError(f"{key}={requested!r} is not allowed; choose from: {', '.join(DEVICE_CHOICES)}")
-    return torch.device("cuda", int(match.group(1)))
+    if int(os.environ.get("LOCAL_WORLD_SIZE", "1")) > 1:
+        # Every process of the node would take that one GPU (NCCL then fails on duplicate GPUs).
+        raise ConfigError(f"{key}={requested} names one GPU for all {os.environ['LOCAL_WORLD_SIZE']} processes of "
+                          f"this node; under torchrun use {key}=auto or {key}=cuda (each process takes "
+                          "cuda:LOCAL_RANK), and CUDA_VISIBLE_DEVICES to choose the GPUs")
+    return torch.device("cuda", int(text.split(":")[1]))
 
 
 def check_cuda_device(device: torch.device, requested: str, key: str) -> None:

@@ -6,7 +6,8 @@ the sub-folder of an input folder (`photos/a/x.jpg` -> `OUT/a/x.png`, `OUT/a/x_o
 - inputs that would share a name (`x.bmp` and `x.png` in one folder; `a/x.png` and `b/x.png` given together)
   all keep their extension in it: `x_bmp.png`, `x_png.png`, ...;
 - an input whose outputs would land on an input file (`seg predict DIR out=DIR`: the mask of `x.png` is
-  `x.png`) keeps its extension likewise: `x_png.png`, `x_png_overlay.jpg`;
+  `x.png`), or on any file (or link) that an earlier `seg predict` did not write (a photo beside a named
+  input, an image already in the out= folder), keeps its extension likewise: `x_png.png`, `x_png_overlay.jpg`;
 - where that name is taken as well, a number follows (`x_png_2.png`), in input order.
 
 Names are compared ignoring case, as macOS and Windows file systems do. No torch import here: the command
@@ -75,21 +76,28 @@ def natural_stem(image: Path, folders: list[Path], out_dir: Path) -> Path:
 
 def plan_stems(images: list[Path], folders: list[Path], out_dir: Path) -> dict[Path, Path]:
     """{image: output stem} for every image (see the module docstring): no two images share an output file,
-    and no output file is an input image."""
+    and no output file is an input image or any other file that a `seg predict` did not write."""
     out_dir = out_dir.resolve()  # so that outputs and inputs compare as the same files where they are
     naturals = [natural_stem(image, folders, out_dir) for image in images]
     shared = Counter(_key(stem) for stem in naturals)
-    taken = {_key(image.resolve()) for image in images}
+    taken = {_key(path) for image in images for path in (image.absolute(), image.resolve())}
     plan: dict[Path, Path] = {}
     for image, natural in zip(images, naturals, strict=True):
         for stem in _candidates(image, natural, shared[_key(natural)] > 1):
-            files = {_key(output_path(stem, kind)) for kind in OUTPUT_SUFFIXES}
-            if not files & taken:
+            paths = [output_path(stem, kind) for kind in OUTPUT_SUFFIXES]
+            files = {_key(path) for path in paths}
+            if not files & taken and not any(_foreign(path) for path in paths):
                 taken |= files
                 plan[image] = stem
                 break
     _log_renamed(plan, dict(zip(images, naturals, strict=True)))
     return plan
+
+
+def _foreign(path: Path) -> bool:
+    """Whether `path` holds a file (or a link) that an earlier `seg predict` did not write: never written over,
+    whether or not it is an input (a user's photo beside the inputs, an image in the out= folder)."""
+    return (path.exists() or path.is_symlink()) and (path.is_symlink() or not is_prediction_output(path))
 
 
 def _candidates(image: Path, natural: Path, shared: bool) -> Iterator[Path]:

@@ -190,3 +190,18 @@ def test_only_missing_inputs_is_one_line(tmp_path, checkpoint):
     result = run_seg("predict", str(tmp_path / "gone.jpg"), f"ckpt={checkpoint}", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == f"seg: error: input not found: {tmp_path / 'gone.jpg'}"
+
+
+def test_files_that_are_not_inputs_are_never_written_over(tmp_path):
+    from seg_cli.engine.prediction_files import write_marked
+
+    photos = tmp_path / "photos"
+    named = touch(photos, "a.jpg", "b.jpg")
+    touch(photos, "a.png", "preds/b.png")  # the user's own photos: no input, no mark
+    (photos / "link.png").symlink_to(tmp_path / "elsewhere.png")  # a link, whatever it points to
+    linked = touch(photos, "link.jpg")
+    write_marked(Image.new("L", (4, 4)), photos / "preds" / "b_overlay.jpg")  # an earlier run's output: replaceable
+    plan = plan_stems(named + linked, [], photos)
+    assert [plan[image].name for image in named + linked] == ["a_jpg", "b", "link_jpg"]
+    plan = plan_stems(named, [], photos / "preds")
+    assert [plan[image].name for image in named] == ["a", "b_jpg"]

@@ -90,6 +90,11 @@ def test_auto_refuses_a_finished_run_unless_the_budget_is_raised(tmp_path):
     assert further.returncode == 0, further.stderr
     assert f"train.resume=auto picked {first / 'checkpoints/last.pt'}" in further.stdout
     assert read_metrics(run_dirs(tmp_path)[-1])["epoch"] == 2
+    # A requeued cluster job comes back to its own, finished run dir: nothing to train, and no failure.
+    second = run_dirs(tmp_path)[-1]
+    requeued = run_seg("train", *FAST, "train.epochs=2", "train.resume=auto", f"hydra.run.dir={second}", cwd=tmp_path)
+    assert requeued.returncode == 0, requeued.stderr
+    assert f"this job's run in {second} has finished; nothing left to train" in requeued.stdout
 
 
 def train_cfg(resume: str, epochs: int = 10, max_steps: int | None = None):

@@ -46,8 +46,20 @@ def test_under_torchrun_each_process_takes_its_local_rank_gpu(monkeypatch):
     monkeypatch.setenv("LOCAL_RANK", "3")
     assert distributed.local_device("auto") == torch.device("cuda", 3)
     assert distributed.local_device("cuda") == torch.device("cuda", 3)
-    assert distributed.local_device("cuda:1") == torch.device("cuda", 1)  # an explicit index is kept
+    assert distributed.local_device("cuda:1") == torch.device("cuda", 1)  # one process per node: kept as given
     assert calls == [torch.device("cuda", 3), torch.device("cuda", 3), torch.device("cuda", 1)]
+
+
+def test_one_gpu_named_for_every_process_of_a_node_is_one_line(monkeypatch):
+    calls = fake_cuda(monkeypatch, 4)
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    with pytest.raises(ConfigError, match="train.device=cuda:0 names one GPU for all 4 processes of this node; "
+                                          "under torchrun use train.device=auto or train.device=cuda"):
+        distributed.local_device("cuda:0", key="train.device")
+    assert distributed.local_device("cuda", key="train.device") == torch.device("cuda", 1)
+    assert calls == [torch.device("cuda", 1)]
 
 
 def test_more_torchrun_processes_than_gpus_is_one_line_with_the_fix(monkeypatch):
