@@ -117,7 +117,10 @@ def resume_argument(checkpoint: Path) -> str:
         # In Hydra's quoted strings only backslashes before a quote (or the end) are escapes, and ${ interpolates.
         path = re.sub(r"(\\+)(?='|$)", r"\1\1", path).replace("'", "\\'").replace("${", "\\${")
         path = f"'{path}'"
-    return shlex.quote(f"train.resume={path}")
+    word = f"train.resume={path}"
+    if word == shlex.quote(word) or re.search(r'["$`\\!]', word):
+        return shlex.quote(word)
+    return f'"{word}"'  # reads better than shlex's '...'"'"'...' where the double quotes need no escapes
 
 
 def train(config: dict[str, Any], resume_state: dict | None, resume_path) -> dict[str, Any]:

@@ -137,3 +137,17 @@ def test_auto_in_a_sweep_job_resumes_only_that_jobs_own_run(tmp_path):
     (job,) = tmp_path.glob("multirun/train/*/*/0")
     assert f"train.resume=auto: no last.pt under {job} yet, starting fresh" in result.stdout
     assert read_metrics(job)["epoch"] == 1
+
+
+@pytest.mark.parametrize("path", ["/runs/a/last.pt", "/my runs/a,b/last.pt", "/tmp/josé/last.pt", "/tmp/a$b/last.pt",
+                                  "/tmp/it's/last.pt", "/tmp/x${y}/last.pt", "/tmp/back\\slash/last.pt"])
+def test_the_resume_hint_reads_back_as_the_path_in_the_shell_and_in_hydra(path):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    from seg_cli.commands.train import resume_argument
+
+    (word,) = shlex.split(resume_argument(path))
+    (override,) = OverridesParser.create().parse_overrides([word])
+    # the config node holds Hydra's value; OmegaConf turns an escaped \${ back into ${ when it is read
+    assert override.key_or_group == "train.resume" and OmegaConf.create({"v": override.value()}).v == path
