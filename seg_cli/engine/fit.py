@@ -126,7 +126,7 @@ def fit(training: Training, run_dir: Path, config: dict[str, Any]) -> dict[str, 
             if signum and result.stopped and not progress.finished(options.epochs, options.max_steps):
                 raise TrainingInterrupted(signum, checkpoints.path("last.pt"))  # saved by after_step
             progress.epoch, progress.epoch_samples = epoch + 1, 0
-            log.info("epoch %d/%d  step %d%s  train loss %.4f  lr %.3e", epoch + 1, options.epochs,
+            log.info("epoch %d/%d done  step %d%s  epoch mean loss %.4f  lr %.3e", epoch + 1, options.epochs,
                      progress.global_step, f"/{options.max_steps}" if options.max_steps else "",
                      result.mean_loss, training.optimizer.param_groups[0]["lr"])
             last = progress.epoch == options.epochs or budget_spent(options, progress)
