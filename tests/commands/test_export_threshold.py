@@ -69,6 +69,7 @@ def predict_mask(root: Path, photo: Path, out: Path, *args: str) -> tuple[np.nda
     return np.asarray(Image.open(out / "photo.png")), result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_onnx_masks_use_the_checkpoints_threshold_and_equal_pytorchs(binary_root, photo, at_half, tmp_path):
     prob8, half_mask = at_half
     # A threshold halfway between 8-bit levels (so prob >= it is prob8 > level), the one of these far from 0.5
@@ -88,6 +89,7 @@ def test_onnx_masks_use_the_checkpoints_threshold_and_equal_pytorchs(binary_root
     assert (torch_mask != half_mask).mean() > 0.05  # the threshold really changes masks: 0.5 would not do
 
 
+@pytest.mark.slow
 def test_a_stored_threshold_of_0_falls_back_to_half_with_one_warning(binary_root, photo, at_half, tmp_path):
     """What short runs stored; 1 and values outside [0, 1] are tests/metrics/test_threshold.py's."""
     stored = 0.0

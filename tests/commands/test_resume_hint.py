@@ -79,6 +79,7 @@ def test_ctrl_c_names_the_runs_own_last_pt_and_auto_refuses_a_newer_finished_run
     assert other.read_bytes() == before  # the finished run is untouched
 
 
+@pytest.mark.slow
 def test_auto_refuses_a_finished_run_unless_the_budget_is_raised(tmp_path):
     assert run_seg("train", *FAST_TRAIN, cwd=tmp_path).returncode == 0
     (first,) = run_dirs(tmp_path)

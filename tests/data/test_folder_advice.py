@@ -96,6 +96,7 @@ def check_steps(tmp_path, steps) -> None:
         assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_the_cli_advice_on_multiclass_masks_leads_to_a_passing_check(tmp_path):
     root = write_folder(tmp_path / "multi", values="multiclass")
     check_steps(tmp_path, [
