@@ -35,6 +35,13 @@ def run_dirs(root: Path, command: str = "train") -> list[Path]:
     return sorted((root / "outputs" / command).glob("*/*"))
 
 
+def train_tiny_checkpoint(root: Path) -> Path:
+    """`seg train` with FAST_TRAIN in `root`; the best.pt it wrote (eval / predict / export tests start from it)."""
+    result = run_seg("train", *FAST_TRAIN, cwd=root)
+    assert result.returncode == 0, result.stderr
+    return run_dirs(root)[-1] / "checkpoints" / "best.pt"
+
+
 def read_metrics(run_dir: Path) -> dict:
     return json.loads((run_dir / "metrics.json").read_text())
 

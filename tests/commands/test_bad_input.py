@@ -13,7 +13,15 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.helpers import FAST_TRAIN, FAST_VOC, read_metrics, run_dirs, run_seg, write_voc
+from tests.helpers import (
+    FAST_TRAIN,
+    FAST_VOC,
+    read_metrics,
+    run_dirs,
+    run_seg,
+    train_tiny_checkpoint,
+    write_voc,
+)
 
 VOC_IDS = [f"2007_{i:06d}" for i in range(7)]
 
@@ -134,10 +142,7 @@ def test_bad_config_fails_before_any_work_naming_the_key(tmp_path, overrides, me
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("ckpt")
-    result = run_seg("train", *FAST_TRAIN, cwd=root)
-    assert result.returncode == 0, result.stderr
-    return run_dirs(root)[-1] / "checkpoints" / "best.pt"
+    return train_tiny_checkpoint(tmp_path_factory.mktemp("ckpt"))
 
 
 def _text_file(path, real): path.write_text("hello")

@@ -11,7 +11,7 @@ from PIL import Image
 from seg_cli.choices import PREDICT_SAVE
 from seg_cli.data.io import list_images
 from seg_cli.engine.prediction_files import OUTPUT_SUFFIXES, output_path, plan_stems
-from tests.helpers import FAST_TRAIN, run_dirs, run_seg
+from tests.helpers import run_seg, train_tiny_checkpoint
 
 
 def touch(root: Path, *names: str) -> list[Path]:
@@ -95,10 +95,7 @@ def test_the_input_walk_reports_missing_paths_and_lists_each_file_once(tmp_path)
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("ckpt")
-    result = run_seg("train", *FAST_TRAIN, cwd=root)
-    assert result.returncode == 0, result.stderr
-    return run_dirs(root)[-1] / "checkpoints" / "best.pt"
+    return train_tiny_checkpoint(tmp_path_factory.mktemp("ckpt"))
 
 
 def photo(path: Path, seed: int, size: tuple[int, int] = (30, 24)) -> Path:
