@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from seg_cli.choices import DATA_ACTIONS  # noqa: F401 - the words `seg data` takes first
 from seg_cli.help import CHECKPOINT_GROUPS
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -20,7 +21,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("seg_cli.commands.info", "parameter count and FLOPs of a model at a given input size"),
     "data": ("seg_cli.commands.data", "dataset tools: seg data check|download|show|stats"),
 }
-DATA_ACTIONS = ("check", "download", "show", "stats")
 
 # Hydra flags that take a value; everything else starting with '-' is a bare switch.
 _FLAGS_WITH_VALUE = {

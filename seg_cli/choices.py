@@ -20,3 +20,4 @@ PREDICT_BACKENDS = ("torch", "onnx")  # seg predict backend=
 PREDICT_SAVE = ("mask", "color", "overlay", "prob", "cutout")  # seg predict save=
 DEVICES = ("auto", "cpu", "cuda", "cuda:N")  # train.device, device= (cuda = cuda:LOCAL_RANK; N any GPU index)
 DEVICE_PATTERN = r"auto|cpu|cuda(:\d+)?"  # the spellings DEVICES stands for (re.fullmatch)
+DATA_ACTIONS = ("check", "download", "show", "stats")  # seg data ACTION

@@ -14,6 +14,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
+from seg_cli.choices import DATA_ACTIONS
 from seg_cli.commands import schema
 from seg_cli.commands.common import (
     absolutize_paths,
@@ -30,7 +31,6 @@ from seg_cli.values import as_list
 log = logging.getLogger("seg.data")
 schema.register()
 
-ACTIONS = ("check", "download", "show", "stats")
 
 
 @dataclass
@@ -293,7 +293,7 @@ def main(cfg: DictConfig) -> Any:
     if cfg.action is None:
         raise ConfigError("say what to do: seg data check|show|stats dataset=NAME, "
                           "or seg data download NAME (one of: " + ", ".join(DOWNLOADS) + ")")
-    require_choice("action", cfg.action, ACTIONS)
+    require_choice("action", cfg.action, DATA_ACTIONS)
     if cfg.action == "download":
         require_choice("name", cfg.name, tuple(DOWNLOADS))
         require_positive("timeout", cfg.timeout)
