@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from seg_cli.choices import DATA_ACTIONS  # noqa: F401 - the words `seg data` takes first
+from seg_cli.choices import DATA_ACTIONS  # the words `seg data` takes first (re-exported for seg_cli.cli)
 from seg_cli.help import CHECKPOINT_GROUPS
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -19,7 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("seg_cli.commands.predict", "write masks and overlays for image files and folders"),
     "export": ("seg_cli.commands.export", "export a checkpoint to ONNX or TorchScript and check it against PyTorch"),
     "info": ("seg_cli.commands.info", "parameter count and FLOPs of a model at a given input size"),
-    "data": ("seg_cli.commands.data", "dataset tools: seg data check|download|show|stats"),
+    "data": ("seg_cli.commands.data", f"dataset tools: seg data {'|'.join(DATA_ACTIONS)}"),
 }
 
 # Hydra flags that take a value; everything else starting with '-' is a bare switch.

@@ -19,6 +19,7 @@ from seg_cli.arguments import (  # noqa: F401 - split_arguments is part of this 
 )
 from seg_cli.errors import SegError, one_line
 from seg_cli.help import CHECKPOINT_COMMANDS
+from seg_cli.models.weight_keys import PUBLISHED_KEY, WEIGHTS_KEY  # torch-free
 
 
 def usage() -> str:
@@ -47,8 +48,8 @@ def prefetch_published_weights(flags: Sequence[str], overrides: Sequence[str]) -
     cached file). Flags (`--cfg`, `-m`, ...) run nothing here: a sweep's jobs fetch for themselves."""
     values = dict(o.lstrip("+~").split("=", 1) for o in overrides if "=" in o)
     unset = ("", "null", "None")
-    if flags or values.get("model.pretrained", "").lower() != "true" or values.get("ckpt", "") not in unset \
-            or values.get("model.weights", "") not in unset:
+    if flags or values.get(f"model.{PUBLISHED_KEY}", "").lower() != "true" or values.get("ckpt", "") not in unset \
+            or values.get(f"model.{WEIGHTS_KEY}", "") not in unset:
         return
     from seg_cli.models.published import ensure_cached  # torch and torchvision: only on this path
 

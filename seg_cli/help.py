@@ -20,9 +20,13 @@ CHECKPOINT_GROUPS = ("model", "dataset")
 FROM_CHECKPOINT = "checkpoint"  # the "default" of a checkpoint group
 
 
-def default_groups(primary_yaml: str) -> dict[str, str]:
-    """Group -> default option, from the `defaults:` list of a primary config."""
-    groups: dict[str, str] = {}
+# `- name`, a whole config rather than a group choice (a schema, `_self_`, configs/infer.yaml, hydra/run_dir).
+_CONFIG_ENTRY = re.compile(r"^\s*-\s*([\w/]+)\s*(?:#.*)?$")
+
+
+def defaults_lines(primary_yaml: str) -> list[str]:
+    """The lines of the `defaults:` list of a primary config."""
+    lines: list[str] = []
     in_defaults = False
     for line in primary_yaml.splitlines():
         if line.startswith("defaults:"):
@@ -30,10 +34,34 @@ def default_groups(primary_yaml: str) -> dict[str, str]:
             continue
         if in_defaults and line and not line.startswith((" ", "-")):
             break
-        match = _DEFAULT_ENTRY.match(line) if in_defaults else None
+        if in_defaults:
+            lines.append(line)
+    return lines
+
+
+def default_groups(primary_yaml: str) -> dict[str, str]:
+    """Group -> default option, from the `defaults:` list of a primary config."""
+    groups: dict[str, str] = {}
+    for line in defaults_lines(primary_yaml):
+        match = _DEFAULT_ENTRY.match(line)
         if match and not match.group(1).startswith("hydra"):
             groups[match.group(1)] = match.group(2)
     return groups
+
+
+def included_configs(primary_yaml: str) -> list[Path]:
+    """The YAML files of configs/ that a primary config's defaults take whole (`- infer`), Hydra's own aside:
+    their keys are the command's keys as much as the primary config's."""
+    names = [m.group(1) for m in map(_CONFIG_ENTRY.match, defaults_lines(primary_yaml)) if m]
+    paths = [Path(config_dir()) / f"{name}.yaml" for name in names if not name.startswith("hydra")]
+    return [path for path in paths if path.is_file()]
+
+
+def config_body(path: Path) -> str:
+    """A config's text without its leading comment lines (the command line that uses it)."""
+    lines = path.read_text().splitlines()
+    start = next((i for i, line in enumerate(lines) if not line.startswith("#")), len(lines))
+    return "\n".join(lines[start:]).strip("\n")
 
 
 def command_groups(command: str) -> dict[str, str]:
@@ -68,7 +96,8 @@ def download_lines() -> list[str]:
 
 
 def command_help(command: str, description: str) -> str:
-    """Usage, config groups (default marked) and the primary YAML without its `hydra:` section."""
+    """Usage, config groups (default marked), the primary YAML without its `hydra:` section and the configs it
+    takes whole (configs/infer.yaml)."""
     path = Path(config_dir()) / f"{command}.yaml"
     lines = [f"seg {command}: {description}", "",
              f"usage: seg {command} [-m] [--cfg job] [group=option ...] [key=value ...]", "",
@@ -76,8 +105,11 @@ def command_help(command: str, description: str) -> str:
     lines += [group_line(group, default) for group, default in command_groups(command).items()]
     if command == "data":
         lines += download_lines()
-    body = path.read_text().split("\nhydra:")[0].rstrip()
-    lines += ["", f"== Config: {path} (override any key: section.key=value) ==", body, "",
+    primary = path.read_text()
+    lines += ["", f"== Config: {path} (override any key: section.key=value) ==", primary.split("\nhydra:")[0].rstrip()]
+    for included in included_configs(primary):
+        lines += ["", f"# {included}", config_body(included)]
+    lines += ["",
               f"The composed config with all group values: seg {command} --cfg job",
               f"Hydra's flags: seg {command} --hydra-help"]
     return "\n".join(lines)

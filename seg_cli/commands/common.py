@@ -16,6 +16,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from seg_cli.errors import CheckpointError, ConfigError, SegError, one_line
+from seg_cli.models.weight_keys import weights_in_config
 
 log = logging.getLogger("seg")
 
@@ -158,7 +159,7 @@ def trained_model(cfg: DictConfig, device_name: str, dataset_required: bool = Fa
     from seg_cli.engine.trained import load_configured_model, load_trained_model
 
     chosen_model = "_target_" in cfg.model
-    if not cfg.ckpt and (cfg.model.get("pretrained") is True or cfg.model.get("weights")):
+    if not cfg.ckpt and weights_in_config(cfg.model):
         if cfg.model.get("pretrained") is True and cfg.model.get("weights"):
             raise ConfigError("model.pretrained=true and model.weights=PATH both given: choose one")
         if cfg.model.get("weights") and not chosen_model:

@@ -14,6 +14,7 @@ from seg_cli.commands import schema
 from seg_cli.commands.common import reports_errors
 from seg_cli.commands.validation import require_positive
 from seg_cli.errors import ConfigError
+from seg_cli.models.weight_keys import without_downloads
 from seg_cli.paths import config_dir
 
 log = logging.getLogger("seg.info")
@@ -28,11 +29,7 @@ def offline_model_config(cfg: DictConfig) -> dict[str, Any]:
         config = OmegaConf.to_container(cfg.model, resolve=True, throw_on_missing=True)
     except Exception as exc:  # omegaconf's MissingMandatoryValue / InterpolationResolutionError
         raise ConfigError(f"model config: {exc}".splitlines()[0]) from None
-    config["weights"] = None
-    for key in ("pretrained", "pretrained_backbone"):
-        if key in config:
-            config[key] = False
-    return config
+    return without_downloads(config)
 
 
 def count_parameters(model) -> tuple[int, int]:

@@ -132,11 +132,6 @@ def pin_now(override: str, when: datetime) -> str:
     return re.sub(r"\$\{now:([^}]*)\}", lambda match: when.strftime(match.group(1)), override)
 
 
-def barrier() -> None:
-    if world_size() > 1:
-        dist.barrier()
-
-
 def cleanup() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()

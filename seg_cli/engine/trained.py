@@ -14,10 +14,8 @@ from seg_cli.engine import distributed
 from seg_cli.errors import CheckpointError
 from seg_cli.models import published
 from seg_cli.models.build import build_model, load_model_state
+from seg_cli.models.weight_keys import without_downloads
 from seg_cli.utils import deep_merge
-
-# Builder keys that download weights at construction: off when the weights come from a file anyway.
-DOWNLOAD_KEYS = ("pretrained", "pretrained_backbone")
 
 
 def load_trained_model(path: Path, overrides: dict[str, Any], device_name: str
@@ -68,12 +66,6 @@ def load_configured_model(config: dict[str, Any], device_name: str
     except CheckpointError as exc:
         raise CheckpointError(f"{exc} Fix: {fix}") from None
     return model.to(device).eval(), config, path, device
-
-
-def without_downloads(model_cfg: dict[str, Any]) -> dict[str, Any]:
-    """The model config to build an architecture whose weights are loaded next: nothing fetched at build time
-    (so an offline machine evaluates a checkpoint trained from pretrained weights)."""
-    return {**model_cfg, "weights": None, **{key: False for key in DOWNLOAD_KEYS if key in model_cfg}}
 
 
 def state_dict_of(state: dict[str, Any]) -> dict[str, torch.Tensor]:
