@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-TASKS = ("multiclass", "binary")  # dataset.task
+DEFAULT_TASK = "multiclass"  # dataset.task when a config or checkpoint names none
+TASKS = (DEFAULT_TASK, "binary")  # dataset.task: the modules of seg_cli.tasks
 RESIZE_MODES = ("shorter", "square")  # dataset.resize: shorter side to base_size (aspect kept), or both sides
 ON_ERROR = ("raise", "skip")  # data.on_error
 EVAL_RESOLUTIONS = ("original", "resized")  # eval.resolution: metrics at the label's size, or at the eval resize

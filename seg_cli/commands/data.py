@@ -26,6 +26,7 @@ from seg_cli.commands.validation import require_choice, require_positive
 from seg_cli.data.download import DATASET_ROOTS, DOWNLOADS, download_dataset
 from seg_cli.errors import ConfigError, DataError, one_line
 from seg_cli.paths import config_dir
+from seg_cli.tasks import DEFAULT_TASK
 from seg_cli.values import as_list
 
 log = logging.getLogger("seg.data")
@@ -86,7 +87,7 @@ def check_split(dataset_cfg: dict[str, Any], split: str, problems: list[str]):
 
 
 def print_check_report(title: str, stats: list[SplitStats], names: list[str], ignore_index: int,
-                       problems: list[str], mapped: bool, task: str = "multiclass") -> None:
+                       problems: list[str], mapped: bool, task: str = DEFAULT_TASK) -> None:
     print(title)
     print(f"  {'split':<8}{'samples':>9}{'ok':>9}  image sizes")
     for s in stats:
@@ -107,7 +108,7 @@ def print_check_report(title: str, stats: list[SplitStats], names: list[str], ig
 
 
 def print_stored_values(values: set[int], label_count: int, ignore_index: int, mapped: bool,
-                        task: str = "multiclass") -> None:
+                        task: str = DEFAULT_TASK) -> None:
     """The mask values as read (with no label_map / reduce_zero_label set: the values the files store), and,
     unless the dataset maps them already, the convention they look like with the keys to set."""
     from seg_cli.data.labels import suggest_convention
@@ -128,7 +129,7 @@ def run_check(cfg: DictConfig, dataset_cfg: dict[str, Any], name: str, title: st
     names = built.class_names if built else [f"class_{i}" for i in range(labels)]
     print_check_report(title, [s for s, _ in results], names, dataset_cfg.get("ignore_index", 255), problems,
                        mapped=built is not None and built.labels.maps_values,
-                       task=built.task if built else dataset_cfg.get("task", "multiclass"))
+                       task=built.task if built else dataset_cfg.get("task", DEFAULT_TASK))
     if problems:
         raise DataError(f"{len(problems)} problem(s) found in dataset {name} (listed above)")
     return 0

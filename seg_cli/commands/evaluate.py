@@ -23,6 +23,7 @@ from seg_cli.commands.validation import (
     validate_eval_section,
 )
 from seg_cli.paths import config_dir
+from seg_cli.tasks import DEFAULT_TASK, get_task
 
 log = logging.getLogger("seg.eval")
 schema.register()
@@ -41,7 +42,6 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     from seg_cli.engine.loop import evaluate
     from seg_cli.engine.panels import save_worst_panels
     from seg_cli.metrics.per_image import PerImageResults, write_per_image_csv
-    from seg_cli.metrics.scorers import build_scorer
     from seg_cli.utils import write_json
 
     distributed.init_distributed()
@@ -58,9 +58,9 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     log.info("evaluating %s on %d %s images (%s resolution, %s inference)", path, len(dataset), cfg.split,
              cfg.eval.resolution, cfg.infer.mode)
     sod_normalize = cfg.eval.sod_normalize or config.get("eval", {}).get("sod_normalize", "none")
-    task = d.get("task", "multiclass")
-    scorer = build_scorer(task, d["num_classes"], d["ignore_index"], dataset.class_names, device, sod_normalize,
-                          table_metrics(cfg.eval))
+    task = d.get("task", DEFAULT_TASK)
+    scorer = get_task(task).build_scorer(d["num_classes"], d["ignore_index"], dataset.class_names, device,
+                                         sod_normalize, table_metrics(cfg.eval))
     per_image = PerImageResults(task, d["num_classes"], d["ignore_index"], device, sod_normalize)
     evaluate(model, loader, device, d["num_classes"], d["ignore_index"], scorer=scorer, infer=infer,
              per_image=per_image)

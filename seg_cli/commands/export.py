@@ -20,7 +20,9 @@ from seg_cli.commands.common import (
 )
 from seg_cli.commands.validation import require_choice, require_positive
 from seg_cli.errors import SegError, one_line
+from seg_cli.models.weight_keys import weights_in_config
 from seg_cli.paths import config_dir
+from seg_cli.tasks import DEFAULT_TASK, get_task
 
 log = logging.getLogger("seg.export")
 schema.register()
@@ -38,7 +40,7 @@ def validate(cfg: DictConfig) -> None:
 
 def stored_threshold(config: dict[str, Any], weights: Path) -> float | None:
     """A binary model's max-F threshold, as its checkpoint stores it (None for other tasks, or none stored)."""
-    if config["dataset"].get("task", "multiclass") != "binary":
+    if not get_task(config["dataset"].get("task", DEFAULT_TASK)).thresholded:
         return None
     from seg_cli.metrics.threshold import file_threshold
 
@@ -48,7 +50,7 @@ def stored_threshold(config: dict[str, Any], weights: Path) -> float | None:
 def uses_checkpoint(cfg: DictConfig) -> bool:
     """Whether the weights are a seg checkpoint (ckpt=, or the newest best.pt) rather than model.weights or
     published ones (see trained_model)."""
-    return bool(cfg.ckpt) or not (cfg.model.get("pretrained") is True or cfg.model.get("weights"))
+    return bool(cfg.ckpt) or not weights_in_config(cfg.model)
 
 
 @hydra.main(version_base=None, config_path=config_dir(), config_name="export")

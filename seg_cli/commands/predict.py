@@ -24,13 +24,11 @@ from seg_cli.engine.prediction_files import is_prediction_output, plan_stems, sa
 from seg_cli.errors import ConfigError, DataError
 from seg_cli.metrics.threshold import as_threshold, file_threshold, parse_threshold, resolve_threshold
 from seg_cli.paths import config_dir
+from seg_cli.tasks import DEFAULT_TASK, get_task
 from seg_cli.values import as_list
 
 log = logging.getLogger("seg.predict")
 schema.register()
-
-DEFAULT_SAVE = {"multiclass": ["mask", "overlay"], "binary": ["prob", "mask", "cutout"]}
-
 
 def load_predictor(cfg: DictConfig) -> tuple[Any, dict[str, Any], str, Any]:
     """(model, dataset config, description, device) for the chosen backend."""
@@ -43,7 +41,7 @@ def load_predictor(cfg: DictConfig) -> tuple[Any, dict[str, Any], str, Any]:
         model = OnnxModel(cfg.model_file)
         meta = model.metadata
         dataset = {"base_size": meta.get("base_size"), "resize": meta.get("resize", "shorter"),
-                   "task": meta.get("task", "multiclass"), "num_classes": meta.get("num_classes"),
+                   "task": meta.get("task", DEFAULT_TASK), "num_classes": meta.get("num_classes"),
                    "in_channels": meta.get("in_channels", 3), "mean": meta.get("mean"), "std": meta.get("std"),
                    "palette": meta.get("palette")}
         if not dataset["base_size"] or not dataset["num_classes"]:
@@ -118,9 +116,10 @@ def main(cfg: DictConfig) -> int:
     images, missing = find_inputs(list(cfg.inputs), out_dir)
     stems = plan_stems(images, [Path(p) for p in cfg.inputs if Path(p).is_dir()], out_dir)  # before any write
     model, dataset, source, device = load_predictor(cfg)
-    task = dataset.get("task", "multiclass")
-    threshold = mask_threshold(given_threshold, cfg.backend, model, source) if task == "binary" else 0.5
-    save = given_save or DEFAULT_SAVE[task]
+    task = dataset.get("task", DEFAULT_TASK)
+    rules = get_task(task)  # binary: masks cut at a threshold; each task's default outputs
+    threshold = mask_threshold(given_threshold, cfg.backend, model, source) if rules.thresholded else 0.5
+    save = given_save or list(rules.default_save)
     transform = build_eval_transform(dataset)
     channels = image_channels(dataset)  # the checkpoint's (or the export's) dataset.in_channels
     log.info("predicting %d image(s) with %s", len(images), source)

@@ -24,8 +24,8 @@ from seg_cli.choices import (
 )
 from seg_cli.commands.common import to_plain
 from seg_cli.errors import ConfigError
-from seg_cli.metrics.names import BEST_METRICS
 from seg_cli.paths import config_dir
+from seg_cli.tasks import DEFAULT_TASK, get_task
 from seg_cli.values import as_list, scale_range, size_pair
 
 MIN_CROP = 16  # below this the 8x/16x/32x down-sampling models have nothing left to classify
@@ -45,9 +45,9 @@ def validate_train_config(cfg: DictConfig, given: Collection[str] = ()) -> None:
     if t.clip_grad_norm is not None:
         require_positive("train.clip_grad_norm", t.clip_grad_norm)
     require_choice("train.amp_dtype", t.amp_dtype, AMP_DTYPES)
-    task = cfg.dataset.get("task", "multiclass")
+    task = cfg.dataset.get("task", DEFAULT_TASK)
     require_choice("dataset.task", task, TASKS)
-    require_choice("train.best_metric", t.best_metric, ("auto", *BEST_METRICS[task]))
+    require_choice("train.best_metric", t.best_metric, ("auto", *get_task(task).best_metrics))
     validate_loss(cfg.loss, task)
     require_choice("train.progress", str(t.progress).lower(), SWITCHES)
     require_choice("train.sync_bn", str(t.sync_bn).lower(), SWITCHES)
@@ -157,9 +157,9 @@ def validate_dataset_config(d: DictConfig) -> None:
     require_positive("dataset.base_size", d.base_size)
     from seg_cli.data.paired import check_task  # the one rule of task and class count
 
-    check_task(d.get("task", "multiclass"), d.num_classes)
-    binary = d.get("task", "multiclass") == "binary"
-    labels = 2 if binary else d.num_classes
+    task = d.get("task", DEFAULT_TASK)
+    check_task(task, d.num_classes)
+    labels = get_task(task).label_count(d.num_classes)
     if 0 <= d.ignore_index < labels:
         raise ConfigError(f"dataset.ignore_index={d.ignore_index} lies inside the class range [0, {labels})")
     names = d.get("class_names")

@@ -14,6 +14,7 @@ from seg_cli.data.cache import SampleCache
 from seg_cli.data.io import check_labels, load_image
 from seg_cli.data.labels import LabelConvention
 from seg_cli.errors import DataError
+from seg_cli.tasks import DEFAULT_TASK, get_task
 
 PairTransform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
@@ -50,13 +51,13 @@ class SegmentationDataset(Dataset):
         class_names: Sequence[str] | None = None,
         ignore_index: int = 255,
         transforms: PairTransform | None = None,
-        task: str = "multiclass",
+        task: str = DEFAULT_TASK,
     ) -> None:
         self.split = split
         self.num_classes = num_classes
         self.task = task
         # Binary models have one output channel (num_classes: 1) but masks hold two labels, 0 and 1.
-        self.label_count = 2 if task == "binary" else num_classes
+        self.label_count = get_task(task).label_count(num_classes)
         self.class_names = list(class_names) if class_names else [f"class_{i}" for i in range(self.label_count)]
         self.ignore_index = ignore_index
         self.transforms = transforms

@@ -20,6 +20,7 @@ from seg_cli.data.paired import (
     pair_by_stem,
 )
 from seg_cli.errors import ConfigError, DataError
+from seg_cli.tasks import get_task
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class FolderSegmentation(PairedFiles):
                     "where the value is above it)"
                 )
             return labels_from_0_255(mask)
-        if self.task == "binary" and bool(((mask > 1) & (mask != self.ignore_index)).any()):
+        if get_task(self.task).one_foreground and bool(((mask > 1) & (mask != self.ignore_index)).any()):
             values = sorted(int(v) for v in mask.unique() if v > 1 and v != self.ignore_index)
             raise DataError(binary_labels_advice(path, values))
         return mask

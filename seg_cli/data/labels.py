@@ -31,6 +31,7 @@ from PIL import Image
 from seg_cli.data.io import load_mask
 from seg_cli.data.palette import NAMED_PALETTES, named_palette
 from seg_cli.errors import ConfigError, DataError
+from seg_cli.tasks import DEFAULT_TASK, get_task
 
 MAX_SOURCE_VALUE = 65535  # 16-bit label PNGs
 
@@ -214,7 +215,7 @@ def stray_colours_message(path: Path, codes: list[int], palette: Sequence[tuple[
 CITYSCAPES_TRAIN_IDS = (7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33)
 
 
-def suggest_convention(values: set[int], label_count: int, ignore_index: int, task: str = "multiclass"
+def suggest_convention(values: set[int], label_count: int, ignore_index: int, task: str = DEFAULT_TASK
                        ) -> list[str]:
     """What the raw mask values of a dataset look like, as `seg data check` hints with the keys to set."""
     labels = values - {ignore_index}
@@ -222,7 +223,7 @@ def suggest_convention(values: set[int], label_count: int, ignore_index: int, ta
     if labels and labels <= {0, 255} and 255 in values:
         hints.append("0/255 binary masks: read as background/foreground with dataset.task=binary "
                      "dataset.num_classes=1 (a two-label dataset maps them itself)")
-    if task == "binary" and labels - {0, 1, 255}:
+    if get_task(task).one_foreground and labels - {0, 1, 255}:
         hints.append(f"class indices up to {max(labels)}: set dataset.task=multiclass dataset.num_classes=N (N "
                      f"classes, at least {max(labels) + 1}); grey levels or anti-aliased 0/255 masks: set "
                      "dataset.threshold=127")

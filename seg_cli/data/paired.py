@@ -13,10 +13,10 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from seg_cli.choices import TASKS
 from seg_cli.data.base import PairTransform, SegmentationDataset
 from seg_cli.data.io import image_size
 from seg_cli.errors import ConfigError, DataError
+from seg_cli.tasks import get_task
 
 
 def pair_by_stem(
@@ -90,20 +90,9 @@ def _first(files: dict[str, Path], keys: list[str], count: int = 3) -> str:
 
 
 def check_task(task: str, num_classes: int) -> None:
-    """Binary tasks train a one-channel model: num_classes must be 1; multi-class ones need 2 classes or more."""
-    if task not in TASKS:
-        raise ConfigError(f"dataset.task={task!r} is not allowed; choose from: {', '.join(TASKS)}")
-    if task == "binary" and num_classes != 1:
-        raise ConfigError(
-            f"dataset.num_classes={num_classes} with dataset.task=binary: a binary model has one output channel; "
-            f"for {num_classes} classes set dataset.task=multiclass (keeping dataset.num_classes={num_classes}), "
-            "for one foreground class set dataset.num_classes=1"
-        )
-    if task == "multiclass" and num_classes < 2:
-        raise ConfigError(
-            f"dataset.num_classes={num_classes} with dataset.task=multiclass: give the number of classes, "
-            "background included (>= 2), e.g. dataset.num_classes=3, or dataset.task=binary for one foreground class"
-        )
+    """A known task whose class count fits (Task.check_classes): binary tasks train a one-channel model, so
+    num_classes must be 1; multi-class ones need 2 classes or more."""
+    get_task(task).check_classes(num_classes)
 
 
 def check_threshold(threshold: int | None) -> None:
@@ -147,8 +136,8 @@ class PairedFiles(SegmentationDataset):
         transforms: PairTransform | None, task: str,
     ) -> None:
         check_task(task, num_classes)
-        if class_names is None and task == "binary":
-            class_names = ("background", "foreground")
+        if class_names is None:
+            class_names = get_task(task).default_class_names
         super().__init__(split, num_classes, class_names, ignore_index, transforms, task)
         if len(self.class_names) != self.label_count:
             raise ConfigError(

@@ -11,6 +11,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from seg_cli.data.base import PairTransform, SegmentationDataset
+from seg_cli.tasks import DEFAULT_TASK, get_task
 
 _SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 
@@ -38,7 +39,7 @@ class SyntheticShapes(SegmentationDataset):
         min_side: int = 96,
         max_side: int = 160,
         seed: int = 0,
-        task: str = "multiclass",
+        task: str = DEFAULT_TASK,
     ) -> None:
         super().__init__(split, num_classes, class_names, ignore_index, transforms, task)
         self.size = train_size if split == "train" else val_size
@@ -72,7 +73,7 @@ class SyntheticShapes(SegmentationDataset):
         height, width = self._draw_size(rng)
         image = _textured_background(rng, height, width, _noise_bank(self.seed, 2 * self.max_side))
         mask = Image.new("L", (width, height), 0)
-        binary = self.task == "binary"
+        binary = get_task(self.task).one_foreground
         kinds = 4 if binary else self.num_classes  # binary: still circles, squares and triangles
         for _ in range(int(rng.integers(1, 4))):
             kind = int(rng.integers(1, kinds)) if kinds > 1 else 0

@@ -11,6 +11,7 @@ from seg_cli.data.base import PairTransform, SegmentationDataset
 from seg_cli.data.download import VOC_TRAINVAL, download_archives
 from seg_cli.data.io import image_size
 from seg_cli.errors import DataError
+from seg_cli.tasks import DEFAULT_TASK
 
 LAYOUT = "VOCdevkit/VOC{year}/{{JPEGImages/*.jpg, SegmentationClass/*.png, ImageSets/Segmentation/<split>.txt}}"
 
@@ -48,7 +49,7 @@ class VOCSegmentation(SegmentationDataset):
         class_names: Sequence[str] | None = None,
         ignore_index: int = 255,
         transforms: PairTransform | None = None,
-        task: str = "multiclass",
+        task: str = DEFAULT_TASK,
     ) -> None:
         super().__init__(split, num_classes, class_names, ignore_index, transforms, task)
         if find_voc_dir(root, year) is None and download:

@@ -19,6 +19,7 @@ from seg_cli.data.base import PairTransform, SegmentationDataset
 from seg_cli.data.io import image_size
 from seg_cli.data.voc import find_voc_dir
 from seg_cli.errors import DataError
+from seg_cli.tasks import DEFAULT_TASK
 
 LAYOUT = (
     "VOCdevkit/VOC2012/{JPEGImages/*.jpg, SegmentationClass/*.png, SegmentationClassAug/*.png, "
@@ -41,7 +42,7 @@ class VOCAugSegmentation(SegmentationDataset):
         class_names: Sequence[str] | None = None,
         ignore_index: int = 255,
         transforms: PairTransform | None = None,
-        task: str = "multiclass",
+        task: str = DEFAULT_TASK,
     ) -> None:
         super().__init__(split, num_classes, class_names, ignore_index, transforms, task)
         voc_dir = find_voc_dir(root, "2012")

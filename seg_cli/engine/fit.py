@@ -28,8 +28,8 @@ from seg_cli.engine.tensorboard import confusion_image, log_hparams, sample_grid
 from seg_cli.metrics.confusion import DEFAULT_TABLE
 from seg_cli.metrics.names import LOWER_IS_BETTER
 from seg_cli.metrics.per_image import PerImageResults
-from seg_cli.metrics.scorers import build_scorer
 from seg_cli.models.build import unwrap_model
+from seg_cli.tasks import DEFAULT_TASK, get_task
 from seg_cli.utils import write_json
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class FitOptions:
     num_classes: int
     class_names: list[str]
     ignore_index: int = 255
-    task: str = "multiclass"
+    task: str = DEFAULT_TASK  # a name of seg_cli.tasks
     max_steps: int | None = None  # optimizer steps of the whole run; None = `epochs` whole epochs
     eval_every: int = 1
     eval_every_steps: int = 0  # > 0: evaluate every N optimizer steps instead of every eval_every epochs
@@ -269,8 +269,8 @@ def _evaluate_epoch(training: Training, writer) -> dict[str, Any]:
     epoch, step = current_epoch(training.progress), training.progress.global_step
     model = training.eval_model()
     x = step if options.eval_every_steps else epoch  # TensorBoard axis: evaluations by steps or by epochs
-    scorer = build_scorer(options.task, options.num_classes, options.ignore_index, options.class_names, device,
-                          options.sod_normalize, options.eval_metrics)
+    scorer = get_task(options.task).build_scorer(options.num_classes, options.ignore_index, options.class_names,
+                                                 device, options.sod_normalize, options.eval_metrics)
     # Built on every rank: evaluate() gathers the per-image results across ranks (a collective).
     per_image = (PerImageResults(options.task, options.num_classes, options.ignore_index, device,
                                  options.sod_normalize) if options.worst else None)

@@ -17,7 +17,7 @@ from torch import nn
 from seg_cli.engine.inference import predict_logits
 from seg_cli.engine.tensorboard import colorize, denormalize
 from seg_cli.metrics.per_image import worst_rows
-from seg_cli.metrics.scorers import foreground_probability, predicted_labels
+from seg_cli.tasks import get_task
 
 GAP = 2  # white pixels between the three pictures of a panel
 TB_HEIGHT = 160  # panel height in TensorBoard (the saved PNGs keep the label's resolution)
@@ -30,13 +30,11 @@ def draw_panel(model: nn.Module, dataset, index: int, device: torch.device, task
     the prediction (binary: foreground where the scored probability >= 0.5) in the dataset's class colours."""
     model.eval()
     image, mask = dataset[index]
-    num_classes = 1 if task == "binary" else dataset.num_classes
+    rules = get_task(task)  # the task decides channels and the decode rule
+    num_classes = rules.output_channels(dataset.num_classes)
     logits = predict_logits(model, image[None].to(device), num_classes=num_classes, **(infer or {})).float()
     logits = nn.functional.interpolate(logits, size=mask.shape[-2:], mode="bilinear", align_corners=False)
-    if task == "binary":
-        pred = (foreground_probability(logits, sod_normalize)[0] >= 0.5).long()
-    else:
-        pred = predicted_labels(logits)
+    pred = rules.predicted_labels(logits, sod_normalize)
     normalize = getattr(dataset.transforms, "normalize", None)  # the dataset's own mean and std
     photo = nn.functional.interpolate(denormalize(image, normalize)[None], size=mask.shape[-2:], mode="bilinear",
                                       align_corners=False)[0].clamp(0, 1)

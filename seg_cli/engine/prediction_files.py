@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from seg_cli.tasks import get_task
+
 log = logging.getLogger(__name__)
 
 # Every file `seg predict` can write for an image, after its output stem (`save=` chooses among them).
@@ -142,19 +144,13 @@ def save_outputs(stem: Path, rgb: Any, logits: Any, task: str, save: list[str], 
     from seg_cli.data.palette import overlay, palette_image
 
     stem.parent.mkdir(parents=True, exist_ok=True)
-    if task == "binary":
-        prob = logits[0, 0].float().sigmoid().cpu().numpy()
-        mask = (prob >= threshold).astype(np.uint8)
-    else:
-        probs = logits[0].float().softmax(0)
-        prob, labels = (t.cpu().numpy() for t in probs.max(0))
-        mask = labels.astype(np.uint8)
+    decoder = get_task(task)  # the task's one rule of probability and mask
+    prob, mask = decoder.decode(logits, threshold)
     prob8 = Image.fromarray((prob * 255).round().astype(np.uint8), mode="L")
     for kind in save:
         path = output_path(stem, kind)
         if kind == "mask":
-            picture = Image.fromarray(mask * 255, mode="L") if task == "binary" else palette_image(mask, colours)
-            write_marked(picture, path)
+            write_marked(decoder.mask_picture(mask, colours), path)
         elif kind == "color":
             write_marked(palette_image(mask, colours).convert("RGB"), path)
         elif kind == "overlay":

@@ -11,6 +11,7 @@ from seg_cli.data.bands import rgb_view
 from seg_cli.data.palette import class_palette
 from seg_cli.data.transforms import IMAGENET_MEAN, IMAGENET_STD, NormalizeImage
 from seg_cli.models.build import model_outputs
+from seg_cli.tasks import get_task
 
 CELL_PIXELS = 16  # each confusion-matrix cell becomes a CELL_PIXELS x CELL_PIXELS square
 
@@ -37,6 +38,7 @@ def sample_grid(model: nn.Module, dataset, device: torch.device, count: int, tas
     from torchvision.utils import make_grid
 
     model.eval()
+    rules = get_task(task)  # the task decides channels and the decode rule
     tiles = []
     normalize = getattr(dataset.transforms, "normalize", None)  # the dataset's own mean and std
     colours = getattr(getattr(dataset, "labels", None), "palette", None)
@@ -44,7 +46,7 @@ def sample_grid(model: nn.Module, dataset, device: torch.device, count: int, tas
         image, mask = dataset[index]
         logits = model_outputs(model(image[None].to(device)))["out"].float()
         logits = nn.functional.interpolate(logits, size=mask.shape[-2:], mode="bilinear", align_corners=False)
-        pred = (logits[0, 0] > 0).long() if task == "binary" else logits[0].argmax(0)
+        pred = rules.predicted_labels(logits)
         photo = nn.functional.interpolate(denormalize(image, normalize)[None], size=mask.shape[-2:],
                                           mode="bilinear", align_corners=False)[0]
         tiles += [_fit(photo), _fit(colorize(mask, colours)), _fit(colorize(pred.cpu(), colours))]

@@ -43,6 +43,7 @@ from seg_cli.errors import ConfigError, DataError
 from seg_cli.metrics.confusion import DEFAULT_TABLE
 from seg_cli.metrics.names import resolve_best_metric
 from seg_cli.models.build import build_model
+from seg_cli.tasks import DEFAULT_TASK
 from seg_cli.utils import call_with_config, split_target
 from seg_cli.values import as_list, size_pair
 
@@ -146,7 +147,7 @@ def fit_options(config: dict[str, Any], class_names: list[str], dtype: torch.dty
                 hparams: dict[str, Any], show_progress: bool, steps_per_epoch: int) -> FitOptions:
     """What the run loop needs to know, from `train.*`, `eval.*` and `dataset.*`."""
     t, d = config["train"], config["dataset"]
-    task = d.get("task", "multiclass")
+    task = d.get("task", DEFAULT_TASK)
     max_steps = t.get("max_steps")
     epochs = math.ceil(max_steps / max(steps_per_epoch, 1)) if max_steps else t["epochs"]
     return FitOptions(

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from seg_cli.errors import SegError, one_line
+from seg_cli.tasks import DEFAULT_TASK, get_task
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
@@ -180,8 +181,8 @@ def model_metadata(config: dict[str, Any], best_threshold: float | None = None) 
     from seg_cli.data.build import image_channels, normalization
 
     d = config["dataset"]
-    task = d.get("task", "multiclass")
-    labels = 2 if task == "binary" else d["num_classes"]
+    task = d.get("task", DEFAULT_TASK)
+    labels = get_task(task).label_count(d["num_classes"])
     channels = image_channels(d)
     mean, std = normalization(d)
     metadata = {
@@ -193,6 +194,6 @@ def model_metadata(config: dict[str, Any], best_threshold: float | None = None) 
         "base_size": d.get("base_size"), "resize": d.get("resize", "shorter"), "palette": d.get("palette"),
         "model": config["model"].get("_target_"),
     }
-    if task == "binary":
+    if get_task(task).thresholded:
         metadata["best_threshold"] = best_threshold
     return metadata

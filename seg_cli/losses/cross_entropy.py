@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from seg_cli.choices import DEFAULT_TASK
 from seg_cli.losses.terms import HeadsLoss, masked_cross_entropy
 
 
@@ -20,10 +21,9 @@ class SegmentationLoss(HeadsLoss):
         return masked_cross_entropy(logits, target, self.ignore_index)
 
 
-def default_loss(task: str = "multiclass", ignore_index: int = 255, aux_weight: float = 0.5) -> nn.Module:
-    """`loss=auto`: cross-entropy for multi-class datasets, BCE-with-logits for binary ones."""
-    if task == "binary":
-        from seg_cli.losses.binary import BinarySegmentationLoss
+def default_loss(task: str = DEFAULT_TASK, ignore_index: int = 255, aux_weight: float = 0.5) -> nn.Module:
+    """`loss=auto`: the task's default loss (Task.default_loss): cross-entropy for multi-class datasets,
+    BCE-with-logits for binary ones."""
+    from seg_cli.tasks import get_task
 
-        return BinarySegmentationLoss(ignore_index=ignore_index, aux_weight=aux_weight)
-    return SegmentationLoss(ignore_index=ignore_index, aux_weight=aux_weight)
+    return get_task(task).default_loss(ignore_index, aux_weight)

@@ -18,12 +18,10 @@ from typing import Any
 import torch
 
 from seg_cli.metrics.confusion import ConfusionMatrix
-from seg_cli.metrics.scorers import foreground_probability, predicted_labels
+from seg_cli.metrics.scorers import predicted_labels
+from seg_cli.tasks import get_task
 
 BETA2 = 0.3  # as BinaryMetrics' F-beta
-# What ranks an image among the worst: multi-class by lowest mIoU, binary by highest MAE (defined for every
-# image with labelled pixels, unlike Dice / IoU on an image without foreground).
-WORST_KEY = {"multiclass": ("miou", False), "binary": ("mae", True)}  # task -> (column, higher is worse)
 
 
 class PerImageResults:
@@ -31,7 +29,7 @@ class PerImageResults:
 
     def __init__(self, task: str, num_classes: int, ignore_index: int = 255, device: torch.device | str = "cpu",
                  sod_normalize: str = "none") -> None:
-        self.task, self.num_classes, self.ignore_index = task, num_classes, ignore_index
+        self.task, self.num_classes, self.ignore_index = get_task(task), num_classes, ignore_index
         self.device, self.sod_normalize = device, sod_normalize
         self.indices: list[int] = []
         self.stats: list[torch.Tensor] = []
@@ -39,13 +37,8 @@ class PerImageResults:
 
     def update(self, index: int, logits: torch.Tensor, target: torch.Tensor) -> None:
         """Add sample `index` (its dataset index): logits (1, C, H, W) at the label's size, label (H, W)."""
-        if self.task == "binary":
-            stats = _binary_stats(foreground_probability(logits, self.sod_normalize)[0], target, self.ignore_index)
-        else:
-            confmat = ConfusionMatrix(self.num_classes, self.device)
-            confmat.update(target, predicted_labels(logits), self.ignore_index)
-            mat = confmat.mat
-            stats = torch.cat([mat.diag(), mat.sum(1), mat.sum(0)]).double()
+        stats = self.task.image_stats(logits, target, self.num_classes, self.ignore_index, self.device,
+                                      self.sod_normalize)
         self.indices.append(index)
         self.stats.append(stats)
 
@@ -67,8 +60,7 @@ class PerImageResults:
         pixels."""
         if self.gathered is None:
             self.gather()
-        make = _binary_row if self.task == "binary" else _multiclass_row
-        return [{"index": index, **_file_columns(sample_files(index)), **make(stats, class_names)}
+        return [{"index": index, **_file_columns(sample_files(index)), **self.task.image_row(stats, class_names)}
                 for index, stats in self.gathered]
 
 
@@ -79,7 +71,16 @@ def _file_columns(files: Mapping[str, str] | str) -> dict[str, str]:
     return {"image": files["image"], **{k: v for k, v in files.items() if k != "image"}}
 
 
-def _binary_stats(prob: torch.Tensor, target: torch.Tensor, ignore_index: int) -> torch.Tensor:
+def multiclass_stats(logits: torch.Tensor, target: torch.Tensor, num_classes: int, ignore_index: int,
+                     device: torch.device | str = "cpu") -> torch.Tensor:
+    """[true positives, ground truth, predicted] pixels per class of one image, as one vector."""
+    confmat = ConfusionMatrix(num_classes, device)
+    confmat.update(target, predicted_labels(logits), ignore_index)
+    mat = confmat.mat
+    return torch.cat([mat.diag(), mat.sum(1), mat.sum(0)]).double()
+
+
+def binary_stats(prob: torch.Tensor, target: torch.Tensor, ignore_index: int) -> torch.Tensor:
     """[background, foreground, tp, fp, fn, tn, sum |prob - target|] of one (H, W) map at threshold 0.5."""
     valid = target != ignore_index
     fg, bg = valid & (target == 1), valid & (target != 1)
@@ -89,7 +90,7 @@ def _binary_stats(prob: torch.Tensor, target: torch.Tensor, ignore_index: int) -
     return torch.stack([c.double() for c in counts])
 
 
-def _multiclass_row(stats: list[float], class_names: Sequence[str]) -> dict[str, Any]:
+def multiclass_row(stats: list[float], class_names: Sequence[str]) -> dict[str, Any]:
     n = len(stats) // 3
     tp, gt, pred = stats[:n], stats[n : 2 * n], stats[2 * n :]
     labelled = sum(gt)
@@ -99,7 +100,7 @@ def _multiclass_row(stats: list[float], class_names: Sequence[str]) -> dict[str,
             **{f"pixels_{name}": int(g) for name, g in zip(class_names, gt)}}
 
 
-def _binary_row(stats: list[float], class_names: Sequence[str]) -> dict[str, Any]:
+def binary_row(stats: list[float], class_names: Sequence[str]) -> dict[str, Any]:
     bg, fg, tp, fp, fn, tn, abs_error = stats
     labelled = bg + fg
     precision, recall = (tp / (tp + fp) if tp + fp else 0.0), (tp / fg if fg else 0.0)
@@ -113,8 +114,9 @@ def _binary_row(stats: list[float], class_names: Sequence[str]) -> dict[str, Any
 
 
 def worst_rows(rows: Sequence[dict[str, Any]], n: int, task: str) -> list[dict[str, Any]]:
-    """The `n` worst images by WORST_KEY (ties: dataset order); images without a value are left out."""
-    key, higher_is_worse = WORST_KEY[task]
+    """The `n` worst images by the task's worst_key (multi-class: lowest mIoU; binary: highest MAE; ties:
+    dataset order); images without a value are left out."""
+    key, higher_is_worse = get_task(task).worst_key
     scored = [row for row in rows if row.get(key) is not None and math.isfinite(row[key])]
     scored.sort(key=lambda row: (-row[key] if higher_is_worse else row[key], row["index"]))
     return scored[: max(0, n)]

@@ -90,9 +90,10 @@ def minmax_per_map(prob: torch.Tensor) -> torch.Tensor:
 def build_scorer(task: str, num_classes: int, ignore_index: int, class_names: Sequence[str],
                  device: torch.device | str = "cpu", sod_normalize: str = "none",
                  table: Sequence[str] = DEFAULT_TABLE) -> MulticlassScorer | BinaryScorer:
-    """The scorer of a task; `sod_normalize` (binary only) picks the saliency convention, see BinaryScorer;
-    `table` (multi-class only, eval.metrics) the columns of its printed table."""
-    if task == "binary":
-        return BinaryScorer(ignore_index, device, sod_normalize)
-    return MulticlassScorer(num_classes, ignore_index, class_names, device, table)
+    """The scorer of the task named `task` (seg_cli.tasks: Task.build_scorer); `sod_normalize` (binary only)
+    picks the saliency convention, see BinaryScorer; `table` (multi-class only, eval.metrics) the columns of its
+    printed table."""
+    from seg_cli.tasks import get_task
+
+    return get_task(task).build_scorer(num_classes, ignore_index, class_names, device, sod_normalize, table)
 

@@ -1,0 +1,69 @@
+"""What every task answers; seg_cli.tasks.multiclass and seg_cli.tasks.binary fill it in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # torch loads only once a method runs (config checks read the plain attributes)
+    import numpy as np
+    import torch
+    from torch import nn
+
+
+class Task:
+    """A segmentation task: its plain facts as class attributes, its tensor rules as methods.
+
+    Logits are (1, C, H, W) at the label's size; labels and masks are (H, W).
+    """
+
+    name: str
+    best_metrics: tuple[str, ...]  # what best.pt may be selected by; the first is `train.best_metric: auto`
+    worst_key: tuple[str, bool]  # the per-image column that ranks the worst images, and whether higher is worse
+    default_save: tuple[str, ...]  # `seg predict` outputs when save= is not given
+    default_class_names: tuple[str, ...] | None = None  # None: class_0, class_1, ...
+    one_foreground: bool = False  # masks hold background 0 and one foreground 1 (anything else is an error)
+    thresholded: bool = False  # masks are cut from a probability at a threshold (predict threshold=, export)
+
+    def check_classes(self, num_classes: int) -> None:
+        """Raise a ConfigError naming the fix when `dataset.num_classes` does not fit the task."""
+        raise NotImplementedError
+
+    def output_channels(self, num_classes: int) -> int:
+        """Channels of the model output for a dataset of `num_classes`."""
+        raise NotImplementedError
+
+    def label_count(self, num_classes: int) -> int:
+        """Labels a mask holds (ignore index aside)."""
+        raise NotImplementedError
+
+    def default_loss(self, ignore_index: int, aux_weight: float) -> nn.Module:
+        """The loss of `loss=auto`."""
+        raise NotImplementedError
+
+    def build_scorer(self, num_classes: int, ignore_index: int, class_names: Sequence[str],
+                     device: torch.device | str = "cpu", sod_normalize: str = "none",
+                     table: Sequence[str] | None = None) -> Any:
+        """The split's scorer (seg_cli.metrics.scorers)."""
+        raise NotImplementedError
+
+    def predicted_labels(self, logits: torch.Tensor, sod_normalize: str = "none") -> torch.Tensor:
+        """(H, W) labels as the scorer counts them (binary: foreground where the scored probability >= 0.5)."""
+        raise NotImplementedError
+
+    def decode(self, logits: torch.Tensor, threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+        """(probability, uint8 mask) arrays of `seg predict`'s files (multi-class: of the predicted class)."""
+        raise NotImplementedError
+
+    def mask_picture(self, mask: np.ndarray, colours: list | None = None) -> Any:
+        """The PIL image of predict's `mask` output."""
+        raise NotImplementedError
+
+    def image_stats(self, logits: torch.Tensor, target: torch.Tensor, num_classes: int, ignore_index: int,
+                    device: torch.device | str = "cpu", sod_normalize: str = "none") -> torch.Tensor:
+        """One image's statistics vector (seg_cli.metrics.per_image)."""
+        raise NotImplementedError
+
+    def image_row(self, stats: list[float], class_names: Sequence[str]) -> dict[str, Any]:
+        """One image's per_image.csv columns from its gathered statistics."""
+        raise NotImplementedError
