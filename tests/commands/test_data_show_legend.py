@@ -1,6 +1,7 @@
 """`seg data show` prints the colour legend of the dataset's own palette and class names (the grid's colours)."""
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from seg_cli.commands.data import colour_legend
@@ -12,6 +13,7 @@ def legend(stdout: str) -> str:
     return next(line for line in stdout.splitlines() if line.startswith("colours: "))
 
 
+@pytest.mark.slow
 def test_cityscapes_legend_follows_its_official_colours(tmp_path):
     root = write_cityscapes(tmp_path / "cityscapes")
     out = tmp_path / "grid.png"

@@ -105,6 +105,7 @@ def test_a_stored_threshold_of_0_falls_back_to_half_with_one_warning(binary_root
         assert np.array_equal(mask, at_half[1])  # not all foreground (or none): masks cut at 0.5
 
 
+@pytest.mark.slow
 def test_argument_less_export_names_its_checkpoint_on_the_last_line(binary_root):
     metadata, stdout = export(binary_root)
     best = best_pt(binary_root)

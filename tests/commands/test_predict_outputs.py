@@ -157,6 +157,7 @@ def test_every_input_gets_its_own_outputs_and_is_counted_once(tmp_path, checkpoi
     assert Image.open(out / "cat_png.png").size == (20, 20) and Image.open(out / "cat_png_2.png").size == (26, 18)
 
 
+@pytest.mark.slow
 def test_a_second_run_does_not_predict_the_first_runs_outputs(tmp_path, checkpoint):
     photos = tmp_path / "photos"
     photo(photos / "chelsea.jpg", 0)

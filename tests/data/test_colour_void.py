@@ -104,6 +104,7 @@ def test_palette_voc_names_vocs_colour_map_for_any_class_count():
     assert np.asarray(palette_image(np.zeros((2, 2), np.uint8), "voc").convert("RGB"))[0, 0].tolist() == [0, 0, 0]
 
 
+@pytest.mark.slow
 def test_seg_data_check_on_voc_saved_as_rgb_names_the_keys_and_passes_with_them(tmp_path):
     devkit = voc_as_rgb(tmp_path)
     plain = run_seg("data", "check", "dataset=voc", f"dataset.root={devkit}", cwd=tmp_path)

@@ -106,6 +106,7 @@ def test_the_cli_advice_on_multiclass_masks_leads_to_a_passing_check(tmp_path):
     ])
 
 
+@pytest.mark.slow
 def test_the_cli_advice_on_anti_aliased_masks_leads_to_a_passing_check(tmp_path):
     root = anti_aliased(tmp_path / "soft")
     check_steps(tmp_path, [

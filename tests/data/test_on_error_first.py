@@ -59,6 +59,7 @@ def test_seg_train_with_skip_trains_past_an_unreadable_first_image(tmp_path):
     assert f"skipped: cannot read image {voc / 'JPEGImages' / first}.jpg" in result.stdout
 
 
+@pytest.mark.slow
 def test_skip_also_goes_on_past_a_listed_file_that_does_not_exist(tmp_path):
     devkit = write_voc(tmp_path / "data")
     voc = devkit / "VOC2012"
@@ -70,6 +71,7 @@ def test_skip_also_goes_on_past_a_listed_file_that_does_not_exist(tmp_path):
     assert read_metrics(run_dirs(tmp_path)[-1])["skipped_samples"] == 1
 
 
+@pytest.mark.slow
 def test_skip_goes_on_past_an_unreadable_first_mask_of_a_folder(tmp_path):
     from tests.data.fixtures import write_folder
 
