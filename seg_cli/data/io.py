@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from seg_cli.data.bands import array_to_tensor, match_bands, rgb_view
+from seg_cli.data.bands import array_to_tensor, match_bands
 from seg_cli.errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -46,11 +46,6 @@ def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, channels:
     if image is None:
         image = _read_with_pillow(path, max_pixels, channels)
     return match_bands(image, channels, str(path))
-
-
-def load_rgb(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """An image as an 8-bit RGB picture (`rgb_view` of `load_image`: 16-bit and float images stretched)."""
-    return Image.fromarray(rgb_view(load_image(path, max_pixels)))
 
 
 def _decode_with_torchvision(path: str | Path, max_pixels: int, channels: int) -> torch.Tensor | None:

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from seg_cli.data.io import load_image, load_rgb
+from seg_cli.data.bands import rgb_view
+from seg_cli.data.io import load_image
 from seg_cli.errors import DataError
 
 
@@ -47,7 +48,7 @@ def test_random_and_mutated_bytes_give_clean_errors_only(tmp_path):
         path.write_bytes(data)
         start = time.perf_counter()
         try:
-            image = load_rgb(path, max_pixels=10_000_000)
+            image = Image.fromarray(rgb_view(load_image(path, max_pixels=10_000_000)))  # what predict draws on
             assert image.mode == "RGB"
             tensor = load_image(path, max_pixels=10_000_000)  # datasets' loader, torchvision.io fast path
             assert tensor.shape == (3, image.height, image.width)
