@@ -75,9 +75,10 @@ def find_inputs(inputs: list[str], out_dir: Path) -> tuple[list[Path], list[Path
     earlier: list[Path] = []
 
     def earlier_output(path: Path) -> bool:
-        if is_prediction_output(path):
+        marked = is_prediction_output(path)
+        if marked:
             earlier.append(path)
-        return bool(earlier) and earlier[-1] == path
+        return marked
 
     images = list_images(inputs, skip=out_dir, on_missing=missing.append, exclude=earlier_output)
     if earlier:

@@ -121,19 +121,15 @@ def require_workers(key: str, value: Any) -> None:
 
 def validate_loss(loss: DictConfig, task: str) -> None:
     """A binary loss on a multi-class dataset (or the reverse) fails now, not at the first step, naming the
-    `loss=` options that fit the task."""
-    loss_task = loss_task_of(loss._target_)
-    if loss_task is not None and loss_task != task:
-        fitting = [name for name, target in loss_options().items() if loss_task_of(target) in (None, task)]
-        raise ConfigError(f"loss={loss_option_name(loss._target_)} is for {loss_task} tasks but dataset.task={task}; "
-                          f"choose a loss for {task} tasks: {', '.join(f'loss={name}' for name in fitting)}")
-
-
-def loss_task_of(target: str) -> str | None:
-    """The task a loss class declares (`task = "binary"`); None for losses that serve any task."""
+    `loss=` options that fit the task (the task decides which do)."""
+    from seg_cli.tasks import get_task
     from seg_cli.utils import import_target
 
-    return getattr(import_target(target), "task", None)
+    chosen, rules = import_target(loss._target_), get_task(task)
+    if not rules.fits_loss(chosen):
+        fitting = [name for name, target in loss_options().items() if rules.fits_loss(import_target(target))]
+        raise ConfigError(f"loss={loss_option_name(loss._target_)} is for {chosen.task} tasks but dataset.task={task}; "
+                          f"choose a loss for {task} tasks: {', '.join(f'loss={name}' for name in fitting)}")
 
 
 def loss_options() -> dict[str, str]:

@@ -25,6 +25,10 @@ class Task:
     one_foreground: bool = False  # masks hold background 0 and one foreground 1 (anything else is an error)
     thresholded: bool = False  # masks are cut from a probability at a threshold (predict threshold=, export)
 
+    def fits_loss(self, loss_class: type) -> bool:
+        """Whether a loss class serves this task: it declares this task (`task = "binary"`) or none."""
+        return getattr(loss_class, "task", None) in (None, self.name)
+
     def check_classes(self, num_classes: int) -> None:
         """Raise a ConfigError naming the fix when `dataset.num_classes` does not fit the task."""
         raise NotImplementedError
