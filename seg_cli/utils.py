@@ -43,17 +43,36 @@ def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 
 def call_with_config(target: Callable[..., Any], group: str, **kwargs: Any) -> Any:
     """Call a config's builder; a keyword it does not take becomes an error naming the config group."""
+    accepted = accepted_keywords(target)
+    unknown = sorted(set(kwargs) - set(accepted or kwargs))
+    if unknown:
+        from seg_cli.errors import ConfigError
+
+        raise ConfigError(f"{group} key(s) {', '.join(unknown)} not accepted by {target.__module__}."
+                          f"{target.__qualname__}; accepted: {', '.join(accepted)}")
+    return target(**kwargs)
+
+
+def accepted_keywords(target: Callable[..., Any]) -> list[str] | None:
+    """The keyword arguments `target` takes, in order; None where it takes any.
+
+    A class whose `__init__` passes `**kwargs` on to its base class's takes the base's keywords too (the
+    dataset classes do so with the keys every dataset shares).
+    """
     import inspect
 
-    accepted = inspect.signature(target).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
-        unknown = sorted(set(kwargs) - set(accepted))
-        if unknown:
-            from seg_cli.errors import ConfigError
-
-            raise ConfigError(f"{group} key(s) {', '.join(unknown)} not accepted by {target.__module__}."
-                              f"{target.__qualname__}; accepted: {', '.join(accepted)}")
-    return target(**kwargs)
+    if inspect.isclass(target):  # object's own __init__ takes nothing; its signature says *args, **kwargs
+        owners = [klass for klass in target.__mro__ if "__init__" in vars(klass) and klass is not object]
+        signatures = [inspect.signature(owner.__init__) for owner in owners]
+    else:
+        signatures = [inspect.signature(target)]
+    names: list[str] = []
+    for signature in signatures:
+        params = [p for p in signature.parameters.values() if p.name != "self"]
+        names += [p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name not in names]
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            return names
+    return None if signatures else names  # every signature passed **kwargs on (or none was there: no keywords)
 
 
 def write_json(data: dict[str, Any], path: Path) -> None:

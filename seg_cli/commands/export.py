@@ -66,7 +66,7 @@ def main(cfg: DictConfig) -> float:
     missing = ex.missing_packages(cfg.format, exporter)
     if missing:
         raise SegError(f"format=onnx needs {', '.join(missing)}: pip install 'seg-cli[export]'")
-    from seg_cli.data.build import image_channels
+    from seg_cli.data.transform_config import image_channels
 
     model, config, ckpt, _ = trained_model(cfg, "cpu")
     channels = image_channels(config["dataset"])  # the checkpoint's dataset.in_channels

@@ -63,7 +63,7 @@ def validate_train_config(cfg: DictConfig, given: Collection[str] = ()) -> None:
 def validate_augment(cfg: DictConfig) -> None:
     """Every `augment.steps` entry (name, p, ranges) is checked by building the pipeline, which reads no data;
     no `augment` key (a checkpoint from before the group) means the dataset's own preset."""
-    from seg_cli.data.build import build_train_transform
+    from seg_cli.data.transform_config import build_train_transform
 
     if cfg.get("augment") is not None:
         build_train_transform(to_plain(cfg.dataset), to_plain(cfg.augment))

@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 import multiprocessing
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch.utils.data import Dataset
 
 from seg_cli.data.bands import match_bands
 from seg_cli.data.cache import SampleCache
-from seg_cli.data.io import check_labels, load_image
+from seg_cli.data.io import load_image
 from seg_cli.data.labels import LabelConvention
+from seg_cli.data.targets import holds_0_255, labels_from_0_255
+from seg_cli.data.transform_config import build_eval_transform, build_train_transform, image_channels
 from seg_cli.errors import DataError
 from seg_cli.tasks import DEFAULT_TASK, get_task
 
@@ -20,21 +23,18 @@ PairTransform = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch
 
 log = logging.getLogger(__name__)
 
-
-def holds_0_255(mask: torch.Tensor) -> bool | None:
-    """Whether a dataset whose first telling mask is `mask` stores binary masks as 0/255.
-
-    The one rule both the lazy check below and FolderSegmentation's start-up probe apply: a mask without
-    any non-zero value cannot tell (None); otherwise it says 0/255 when it holds no value but 0 and 255.
-    """
-    if not bool(mask.any()):
-        return None
-    return not bool(((mask != 0) & (mask != 255)).any())
+def split_transforms(split: str, settings: dict[str, Any], task: str) -> PairTransform:
+    """The transforms `seg train` gives `split` by default: training ones for "train", else eval ones, moving
+    the mask as the task's target type."""
+    target = get_task(task).target
+    if split == "train":
+        return build_train_transform(settings, target=target)
+    return build_eval_transform(settings, target=target)
 
 
-def labels_from_0_255(mask: torch.Tensor) -> torch.Tensor:
-    """A 0/255 binary mask as labels 0/1 (255 is foreground here, not the ignore label)."""
-    return (mask == 255).to(torch.uint8)
+def given(values: dict[str, Any]) -> dict[str, Any]:
+    """The entries of `values` that are not None (None: the key's default, which its reader knows)."""
+    return {key: value for key, value in values.items() if value is not None}
 
 
 class SegmentationDataset(Dataset):
@@ -52,7 +52,25 @@ class SegmentationDataset(Dataset):
         ignore_index: int = 255,
         transforms: PairTransform | None = None,
         task: str = DEFAULT_TASK,
+        *,
+        label_map: dict[Any, Any] | None = None,
+        reduce_zero_label: bool | None = None,
+        palette: Sequence[Sequence[int]] | str | None = None,
+        void_colors: Sequence[Sequence[int]] | None = None,
+        base_size: int | None = None,
+        crop_size: int | Sequence[int] | None = None,
+        hflip_prob: float | None = None,
+        scale_range: Sequence[float] | None = None,
+        resize: str | None = None,
+        in_channels: int | None = None,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
     ) -> None:
+        """The keyword-only keys are in every dataset config, besides each class's own: the label convention
+        (seg_cli.data.labels), the transform sizes and the image format (seg_cli.data.transform_config); None
+        takes their defaults. Subclasses pass them on, so a dataset YAML's keys are its class's keyword
+        arguments. Given a `base_size` and no `transforms`, the dataset makes its split's transforms itself,
+        the ones `seg train` gives it (training ones for "train", else eval ones)."""
         self.split = split
         self.num_classes = num_classes
         self.task = task
@@ -60,7 +78,6 @@ class SegmentationDataset(Dataset):
         self.label_count = get_task(task).label_count(num_classes)
         self.class_names = list(class_names) if class_names else [f"class_{i}" for i in range(self.label_count)]
         self.ignore_index = ignore_index
-        self.transforms = transforms
         self.on_error = "raise"
         # Shared with forked DataLoader workers, so the main process can report how many were skipped.
         self._skipped = multiprocessing.Value("i", 0)
@@ -68,9 +85,15 @@ class SegmentationDataset(Dataset):
         # (holds_0_255); a subclass that maps its own masks settles it at start-up (FolderSegmentation).
         self._zero_255_masks: bool | None = None
         self.cache: SampleCache | None = None  # set for training (data.cache_mib): decoded pairs kept in RAM
-        # dataset.palette / label_map / reduce_zero_label, set by seg_cli.data.build.build_dataset
-        self.labels = LabelConvention(ignore_index=ignore_index)
-        self.in_channels = 3  # dataset.in_channels, set by build_dataset: the image channels samples have
+        labels = dict(label_map=label_map, reduce_zero_label=reduce_zero_label, palette=palette,
+                      void_colors=void_colors)
+        self.labels = LabelConvention(**given(labels), ignore_index=ignore_index, label_count=self.label_count)
+        sample = dict(base_size=base_size, crop_size=crop_size, hflip_prob=hflip_prob, scale_range=scale_range,
+                      resize=resize, in_channels=in_channels, mean=mean, std=std)
+        self.in_channels = image_channels(given(sample))  # the image channels samples have
+        if transforms is None and base_size is not None:
+            transforms = split_transforms(split, {**given(sample), "ignore_index": ignore_index}, task)
+        self.transforms = transforms
 
     def read_image_file(self, path) -> torch.Tensor:
         """An image file with `in_channels` channels (see seg_cli.data.io.load_image): what load_pair uses."""
@@ -112,16 +135,17 @@ class SegmentationDataset(Dataset):
         return self.check_loaded(index, *self.load_pair(index))
 
     def check_loaded(self, index: int, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """A loaded pair with its stored mask values turned into checked uint8 class indices, and the image
-        with `in_channels` channels (a no-op for images read by read_image_file)."""
+        """A loaded pair with its stored mask values checked and typed by the task's target (uint8 class
+        indices, seg_cli.data.targets), and the image with `in_channels` channels (a no-op for images read by
+        read_image_file)."""
         if tuple(image.shape[-2:]) != tuple(mask.shape):
             raise DataError(f"{self.sample_name(index)}: image is {tuple(image.shape[-2:])} "
                             f"but its mask is {tuple(mask.shape)}")
         image = match_bands(image, self.in_channels, f"of {self.sample_name(index)}")
-        if self.label_count == 2 and self.ignore_index == 255 and not self.labels.maps_values:
+        target = get_task(self.task).target
+        if target.reads_0_255(self.label_count, self.ignore_index, self.labels.maps_values):
             mask = self._map_binary_255(mask, index)
-        check_labels(mask, self.label_count, self.ignore_index, self.sample_name(index))
-        return image, mask.to(torch.uint8)
+        return image, target.typed(mask, self.label_count, self.ignore_index, self.sample_name(index))
 
     def _map_binary_255(self, mask: torch.Tensor, index: int) -> torch.Tensor:
         """0/255 masks in a two-label dataset mean background/foreground, not background/ignore.

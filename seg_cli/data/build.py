@@ -9,110 +9,40 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from seg_cli.choices import RESIZE_MODES
-from seg_cli.data.augment import AugmentPipeline, build_augment
 from seg_cli.data.base import SegmentationDataset
-from seg_cli.data.labels import LabelConvention
 from seg_cli.data.samplers import ShapeBatchSampler, ShardSampler, TrainSampler
-from seg_cli.data.transforms import SegmentationPresetEval, SegmentationPresetTrain, default_normalization
-from seg_cli.errors import ConfigError
-from seg_cli.utils import call_with_config, split_target
-from seg_cli.values import as_list, scale_range, size_pair
+from seg_cli.data.targets import CLASS_TARGET, Target
+from seg_cli.data.transform_config import build_eval_transform, build_train_transform
 
-# Keys of a dataset config that configure the transforms rather than the dataset class.
-TRANSFORM_KEYS = ("base_size", "crop_size", "hflip_prob", "scale_range", "resize")
-# Keys of the label convention every dataset follows (seg_cli.data.labels).
-LABEL_KEYS = ("label_map", "reduce_zero_label", "palette", "void_colors")
-# Keys of the image format every dataset follows: channels read (seg_cli.data.io) and their normalisation.
-IMAGE_KEYS = ("in_channels", "mean", "std")
+# re-exported until the export and predict modules import them from seg_cli.data.transform_config
+from seg_cli.data.transform_config import image_channels as image_channels
+from seg_cli.data.transform_config import normalization as normalization
+from seg_cli.tasks import get_task
+from seg_cli.utils import call_with_config, split_target
 
 
 def build_dataset(cfg: dict[str, Any], split: str, train: bool, resize_mask: bool = False,
                   augment: dict[str, Any] | None = None) -> SegmentationDataset:
     """Instantiate the dataset class named by `_target_` with the transforms for `split`.
 
-    `augment` is the `augment` config (configs/augment/*.yaml) of the training transform; see
-    build_train_transform.
+    The config's keys are the class's keyword arguments. The class makes its split's default transforms;
+    `train` picks the ones used here: the training transform of the `augment` config (configs/augment/*.yaml,
+    see build_train_transform) or the eval one, moving masks as the dataset's task's target type.
     """
     target, kwargs = split_target(cfg)
-    t = {k: kwargs.pop(k) for k in TRANSFORM_KEYS if k in kwargs}
-    labels = {k: kwargs.pop(k) for k in LABEL_KEYS if k in kwargs}
-    image = {k: kwargs.pop(k) for k in IMAGE_KEYS if k in kwargs}
+    dataset = call_with_config(target, "dataset", split=split, **kwargs)
+    mask_type = get_task(dataset.task).target
     if train:
-        transforms = build_train_transform({**t, **image, "ignore_index": kwargs.get("ignore_index", 255)}, augment)
+        dataset.transforms = build_train_transform(kwargs, augment, mask_type)
     else:
-        transforms = build_eval_transform({**t, **image}, resize_mask)
-    dataset = call_with_config(target, "dataset", split=split, transforms=transforms, **kwargs)
-    dataset.labels = LabelConvention(**labels, ignore_index=dataset.ignore_index, label_count=dataset.label_count)
-    dataset.in_channels = image_channels(image)
+        dataset.transforms = build_eval_transform(kwargs, resize_mask, mask_type)
     return dataset
 
 
-def build_train_transform(cfg: dict[str, Any], augment: dict[str, Any] | None = None
-                          ) -> SegmentationPresetTrain | AugmentPipeline:
-    """The training transform: the `augment.steps` pipeline, its steps taking the sizes, scale range, flip
-    probability, resize mode and ignore index they leave out from the dataset config `cfg`.
-
-    augment=None is SegmentationPresetTrain from those dataset keys: what augment=default spells out step by
-    step (tests/data/test_augment.py checks they agree exactly), and what a checkpoint saved before the
-    `augment` group existed trained with.
-    """
-    mean, std = normalization(cfg)
-    values = dict(base_size=cfg["base_size"], crop_size=size_pair("dataset.crop_size", cfg["crop_size"]),
-                  hflip_prob=cfg.get("hflip_prob", 0.5), ignore_index=cfg.get("ignore_index", 255),
-                  scale_range=scale_range("dataset.scale_range", cfg.get("scale_range", (0.5, 2.0))),
-                  resize=resize_mode(cfg))
-    if not (isinstance(values["hflip_prob"], (int, float)) and 0 <= values["hflip_prob"] <= 1):
-        raise ConfigError(f"dataset.hflip_prob={values['hflip_prob']!r} is not allowed; give a probability in [0, 1]")
-    if augment is None:
-        return SegmentationPresetTrain(**values, mean=mean, std=std)
-    return build_augment(augment, {**values, "in_channels": image_channels(cfg)}, mean, std)
-
-
-def build_eval_transform(cfg: dict[str, Any], resize_mask: bool = False) -> SegmentationPresetEval:
-    """The eval/predict transform a dataset config asks for (base_size, the optional resize mode, and the
-    normalisation of its in_channels)."""
-    mean, std = normalization(cfg)
-    return SegmentationPresetEval(base_size=cfg["base_size"], resize_mask=resize_mask, mean=mean, std=std,
-                                  resize=resize_mode(cfg))
-
-
-def image_channels(cfg: dict[str, Any]) -> int:
-    """`dataset.in_channels`: the channels every image is read with and the model takes (default 3, RGB)."""
-    channels = cfg.get("in_channels", 3)
-    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-        raise ConfigError(f"dataset.in_channels={channels!r} must be a whole number >= 1 (1 grey, 3 RGB, N bands)")
-    return channels
-
-
-def normalization(cfg: dict[str, Any]) -> tuple[list[float], list[float]]:
-    """(`dataset.mean`, `dataset.std`): one value per channel on the [0, 1] scale, or by default_normalization
-    where null (ImageNet's for RGB)."""
-    channels = image_channels(cfg)
-    default_mean, default_std = default_normalization(channels)
-    values = {}
-    for key, default in (("mean", default_mean), ("std", default_std)):
-        given = cfg.get(key)
-        value = [float(v) for v in (default if given is None else as_list(f"dataset.{key}", given, float))]
-        if len(value) != channels:
-            raise ConfigError(f"dataset.{key} has {len(value)} value(s) but dataset.in_channels={channels}: give one "
-                              "per channel (`seg data stats` computes them)")
-        values[key] = value
-    if not all(s > 0 for s in values["std"]):
-        raise ConfigError(f"dataset.std={values['std']} must be > 0 in every channel")
-    return values["mean"], values["std"]
-
-
-def resize_mode(cfg: dict[str, Any]) -> str:
-    """`dataset.resize`: "shorter" (the default, aspect ratio kept) or "square"."""
-    mode = cfg.get("resize", "shorter")
-    if mode not in RESIZE_MODES:
-        raise ConfigError(f"dataset.resize={mode!r} is not allowed; choose from: {', '.join(RESIZE_MODES)}")
-    return mode
-
-
-def collate_padded(batch: list[tuple[torch.Tensor, torch.Tensor]], ignore_index: int = 255, pad_multiple: int = 1):
-    """Stack images and masks of different sizes, padding images with 0 and masks with ignore_index.
+def collate_padded(batch: list[tuple[torch.Tensor, torch.Tensor]], ignore_index: int = 255, pad_multiple: int = 1,
+                   target: Target = CLASS_TARGET):
+    """Stack images and masks of different sizes, padding images with 0 and masks as their `target` kind says
+    (seg_cli.data.targets; a class-index mask with ignore_index).
 
     Image height and width are also rounded up to a multiple of `pad_multiple`: far fewer distinct input
     shapes, so kernels picked per shape (oneDNN primitives, cudnn.benchmark) are reused across images.
@@ -121,13 +51,10 @@ def collate_padded(batch: list[tuple[torch.Tensor, torch.Tensor]], ignore_index:
     image_sizes = [tuple(img.shape[-2:]) for img, _ in batch]
     mask_sizes = [tuple(mask.shape[-2:]) for _, mask in batch]
     ih, iw = (round_up(max(s[i] for s in image_sizes), pad_multiple) for i in (0, 1))
-    mh, mw = (max(s[i] for s in mask_sizes) for i in (0, 1))
     images = batch[0][0].new_zeros((len(batch), batch[0][0].shape[0], ih, iw))
-    masks = batch[0][1].new_full((len(batch), mh, mw), ignore_index)
-    for i, (img, mask) in enumerate(batch):
+    for i, (img, _) in enumerate(batch):
         images[i, :, : img.shape[-2], : img.shape[-1]] = img
-        masks[i, : mask.shape[-2], : mask.shape[-1]] = mask
-    return images, masks, image_sizes, mask_sizes
+    return images, target.collate([mask for _, mask in batch], ignore_index), image_sizes, mask_sizes
 
 
 def resolve_workers(setting: int | str, device: torch.device) -> int:
@@ -173,7 +100,8 @@ def build_eval_loader(
 ) -> DataLoader:
     """Ordered loader over this rank's shard (see ShardSampler); batches above one image hold images of one
     padded input shape (see ShapeBatchSampler), and collate_padded pads whatever still differs."""
-    collate = functools.partial(collate_padded, ignore_index=dataset.ignore_index, pad_multiple=pad_multiple)
+    collate = functools.partial(collate_padded, ignore_index=dataset.ignore_index, pad_multiple=pad_multiple,
+                                target=get_task(dataset.task).target)
     common = dict(num_workers=workers, pin_memory=pin_memory, persistent_workers=workers > 0, collate_fn=collate)
     if batch_size == 1:
         return DataLoader(dataset, batch_size=1, sampler=ShardSampler(len(dataset), rank, world_size), **common)

@@ -6,12 +6,13 @@ import logging
 import random
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from seg_cli.data.base import PairTransform, holds_0_255, labels_from_0_255
 from seg_cli.data.io import IMAGE_SUFFIXES, load_mask
-from seg_cli.data.labels import LabelConvention, is_colour_image
+from seg_cli.data.labels import is_colour_image
 from seg_cli.data.paired import (
     PairedFiles,
     binary_labels_advice,
@@ -56,8 +57,9 @@ class FolderSegmentation(PairedFiles):
         ignore_index: int = 255,
         transforms: PairTransform | None = None,
         task: str = "binary",
+        **shared: Any,
     ) -> None:
-        super().__init__(split, num_classes, class_names, ignore_index, transforms, task)
+        super().__init__(split, num_classes, class_names, ignore_index, transforms, task, palette=palette, **shared)
         check_threshold(threshold)
         if threshold is not None and self.label_count != 2:
             raise ConfigError(f"dataset.threshold={threshold} makes two labels (0/1) but dataset.task={task} "
@@ -74,8 +76,6 @@ class FolderSegmentation(PairedFiles):
                              image_extensions, mask_extensions)
         ids = select_split(list(pairs), split, base, train_list, val_list, val_fraction, split_seed)
         self.pairs = [pairs[i] for i in ids]
-        if palette:  # build_dataset sets the convention of every dataset; this is for direct construction
-            self.labels = LabelConvention(palette=palette, ignore_index=ignore_index, label_count=self.label_count)
         if threshold is not None:  # thresholded masks are 0/1 already: no 255 to read as foreground
             self._zero_255_masks, self.binary_255 = False, False
         else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -134,11 +135,12 @@ class PairedFiles(SegmentationDataset):
     def __init__(
         self, split: str, num_classes: int, class_names: Sequence[str] | None, ignore_index: int,
         transforms: PairTransform | None, task: str,
+        **shared: Any,
     ) -> None:
         check_task(task, num_classes)
         if class_names is None:
             class_names = get_task(task).default_class_names
-        super().__init__(split, num_classes, class_names, ignore_index, transforms, task)
+        super().__init__(split, num_classes, class_names, ignore_index, transforms, task, **shared)
         if len(self.class_names) != self.label_count:
             raise ConfigError(
                 f"dataset.class_names has {len(self.class_names)} names but the masks hold {self.label_count} labels"
@@ -209,8 +211,9 @@ class PairedFolders(PairedFiles):
         ignore_index: int = 255,
         transforms: PairTransform | None = None,
         task: str = "binary",
+        **shared: Any,
     ) -> None:
-        super().__init__(split, num_classes, class_names, ignore_index, transforms, task)
+        super().__init__(split, num_classes, class_names, ignore_index, transforms, task, **shared)
         check_threshold(threshold)
         if split not in split_dirs:
             raise DataError(f"{name} has the splits {describe_splits(split_dirs)}, not {split!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,8 +41,9 @@ class SyntheticShapes(SegmentationDataset):
         max_side: int = 160,
         seed: int = 0,
         task: str = DEFAULT_TASK,
+        **shared: Any,
     ) -> None:
-        super().__init__(split, num_classes, class_names, ignore_index, transforms, task)
+        super().__init__(split, num_classes, class_names, ignore_index, transforms, task, **shared)
         self.size = train_size if split == "train" else val_size
         self.min_side, self.max_side = min_side, max_side
         self.seed = seed

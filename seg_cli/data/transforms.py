@@ -1,6 +1,7 @@
 """Paired image/mask transforms (torchvision transforms v2 on tensors).
 
-Masks are tv_tensors.Mask, so v2 resizes them nearest-neighbour and pads them with the ignore index.
+Targets travel as their tv_tensor type (seg_cli.data.targets): v2 resizes a class-index mask
+nearest-neighbour and pads it with the ignore index.
 
 Two resize modes: "shorter" (the torchvision reference: the shorter side goes to a size, the aspect ratio
 is kept) and "square" (both sides go to the size, as salient-object and portrait recipes such as U2Net do).
@@ -15,6 +16,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from seg_cli.choices import RESIZE_MODES
+from seg_cli.data.targets import CLASS_TARGET, Target
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -70,6 +72,7 @@ class SegmentationPresetTrain:
     resize="shorter": the shorter side is drawn from scale_range x base_size.
     resize="square": the image becomes base_size x base_size, then (unless scale_range is [1, 1]) its side is
     drawn from scale_range x base_size; e.g. U2Net's 320x320 then random crop 288.
+    `target`: the kind of mask (seg_cli.data.targets), whose type decides its resampling and padding.
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class SegmentationPresetTrain:
         mean: Sequence[float] = IMAGENET_MEAN,
         std: Sequence[float] = IMAGENET_STD,
         resize: str = "shorter",
+        target: Target = CLASS_TARGET,
     ) -> None:
         _check_resize(resize)
         min_size, max_size = int(scale_range[0] * base_size), int(scale_range[1] * base_size)
@@ -90,7 +94,7 @@ class SegmentationPresetTrain:
             steps.append(v2.Resize((base_size, base_size)))
         if resize == "shorter" or (min_size, max_size) != (base_size, base_size):
             steps.append(v2.RandomResize(min_size, max_size + 1))
-        fill = {tv_tensors.Image: 0, tv_tensors.Mask: ignore_index}
+        fill = {tv_tensors.Image: 0, target.tensor_type: ignore_index}
         steps.append(v2.RandomCrop(crop_size, pad_if_needed=True, fill=fill))
         # Flipping the crop rather than the resized image: the same distribution (the crop position is
         # uniform and pad_if_needed pads both sides alike), on up to 4x fewer pixels.
@@ -98,16 +102,17 @@ class SegmentationPresetTrain:
             steps.append(v2.RandomHorizontalFlip(hflip_prob))
         self.transforms = v2.Compose(steps)  # geometric steps on uint8 or float; normalised last, on the crop only
         self.normalize = NormalizeImage(mean, std)
+        self.target = target
 
     def __call__(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out_image, out_mask = self.transforms(tv_tensors.Image(image), tv_tensors.Mask(mask))
+        out_image, out_mask = self.transforms(tv_tensors.Image(image), self.target.wrap(mask))
         return self.normalize(out_image.as_subclass(torch.Tensor)), out_mask.as_subclass(torch.Tensor)
 
 
 class SegmentationPresetEval:
     """Resize (shorter side, or both sides with resize="square", to base_size) and normalise.
 
-    The mask keeps its resolution unless resize_mask.
+    The mask keeps its resolution unless resize_mask; `target` is its kind (seg_cli.data.targets).
     """
 
     def __init__(
@@ -117,12 +122,13 @@ class SegmentationPresetEval:
         mean: Sequence[float] = IMAGENET_MEAN,
         std: Sequence[float] = IMAGENET_STD,
         resize: str = "shorter",
+        target: Target = CLASS_TARGET,
     ) -> None:
         _check_resize(resize)
         self.base_size, self.square = base_size, resize == "square"
         self.resize = v2.Resize((base_size, base_size) if self.square else base_size)
         self.normalize = NormalizeImage(mean, std)
-        self.resize_mask = resize_mask
+        self.resize_mask, self.target = resize_mask, target
 
     def output_size(self, height: int, width: int) -> tuple[int, int]:
         """(height, width) of the image this transform makes from one of (height, width), as v2.Resize
@@ -136,5 +142,5 @@ class SegmentationPresetEval:
     def __call__(self, image: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         image = self.normalize(self.resize(tv_tensors.Image(image)).as_subclass(torch.Tensor))
         if mask is not None and self.resize_mask:
-            mask = self.resize(tv_tensors.Mask(mask)).as_subclass(torch.Tensor)
+            mask = self.resize(self.target.wrap(mask)).as_subclass(torch.Tensor)
         return image, mask

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -50,8 +51,9 @@ class VOCSegmentation(SegmentationDataset):
         ignore_index: int = 255,
         transforms: PairTransform | None = None,
         task: str = DEFAULT_TASK,
+        **shared: Any,
     ) -> None:
-        super().__init__(split, num_classes, class_names, ignore_index, transforms, task)
+        super().__init__(split, num_classes, class_names, ignore_index, transforms, task, **shared)
         if find_voc_dir(root, year) is None and download:
             download_voc(root, year)
         voc_dir = find_voc_dir(root, year)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -43,8 +44,9 @@ class VOCAugSegmentation(SegmentationDataset):
         ignore_index: int = 255,
         transforms: PairTransform | None = None,
         task: str = DEFAULT_TASK,
+        **shared: Any,
     ) -> None:
-        super().__init__(split, num_classes, class_names, ignore_index, transforms, task)
+        super().__init__(split, num_classes, class_names, ignore_index, transforms, task, **shared)
         voc_dir = find_voc_dir(root, "2012")
         converted = voc_dir is not None and (voc_dir / "SegmentationClassAug").is_dir()
         sbd = None if converted else find_sbd_dir(sbd_root or root)

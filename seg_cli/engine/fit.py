@@ -229,7 +229,7 @@ def _train_epoch(training: Training, epoch: int, writer, checkpoints: Checkpoint
             clip_grad_norm=options.clip_grad_norm, accumulate_steps=options.accumulate_steps,
             skip_nonfinite=options.skip_nonfinite, progress=bar, after_step=after_step,
             start_step=progress.global_step, train_mode=lambda model: set_train_mode(training, epoch),
-            epochs=options.epochs,
+            epochs=options.epochs, target=get_task(options.task).target,
         )
 
 

@@ -16,6 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from seg_cli.data.targets import CLASS_TARGET, Target
 from seg_cli.engine.batchnorm import explain_forward_error
 from seg_cli.engine.inference import predict_logits
 from seg_cli.errors import SegError
@@ -58,11 +59,13 @@ def train_one_epoch(
     start_step: int = 0,
     train_mode: Callable[[nn.Module], None] | None = None,
     epochs: int | None = None,
+    target: Target = CLASS_TARGET,
 ) -> EpochResult:
     """Train over `loader`, one optimizer step per `accumulate_steps` batches. `after_step(global_step, loss,
     lr)` runs after every optimizer step (logging, checkpointing); returning True stops the epoch there.
     `train_mode(model)` replaces `model.train()` (frozen parts stay in eval mode). `epoch` counts from 0;
-    the bar and the messages show it from 1, as the run's log does (`epochs`: the total, for the bar)."""
+    the bar and the messages show it from 1, as the run's log does (`epochs`: the total, for the bar).
+    `target`: the kind of mask the loader yields (seg_cli.data.targets), which says what the loss takes."""
     (train_mode or nn.Module.train)(model)
     step, loss_sum, seen, skipped, stopped, tick = start_step, 0.0, 0, 0, False, time.perf_counter()
     usable = len(loader) // accumulate_steps * accumulate_steps  # whole optimizer steps only
@@ -72,8 +75,7 @@ def train_one_epoch(
     for i, (images, masks) in enumerate(loader):
         if i >= usable:
             break
-        images = images.to(device, non_blocking=True)
-        masks = masks.to(device, non_blocking=True).long()
+        images, masks = images.to(device, non_blocking=True), target.for_loss(masks.to(device, non_blocking=True))
         update = (i + 1) % accumulate_steps == 0
         # DDP: all-reduce gradients only on the batch that completes an accumulation window.
         sync = contextlib.nullcontext() if update or not hasattr(model, "no_sync") else model.no_sync()
@@ -81,12 +83,8 @@ def train_one_epoch(
             loss_value = forward_backward(model, criterion, images, masks, scaler, amp_dtype, accumulate_steps)
         if math.isfinite(loss_value):
             loss_sum, seen = loss_sum + loss_value, seen + 1
-        elif skip_nonfinite:
-            skipped += 1
-            log.warning("non-finite loss (%s) at epoch %d, step %d: batch skipped", loss_value, epoch + 1, step)
         else:
-            raise NonFiniteLossError(f"loss became {loss_value} at epoch {epoch + 1}, step {step}; lower "
-                                     "optimizer.lr, set train.clip_grad_norm, or train.skip_nonfinite=true")
+            skipped += skip_nonfinite_batch(loss_value, skip_nonfinite, epoch, step)
         bar.update(1)
         if not update:
             continue
@@ -102,6 +100,15 @@ def train_one_epoch(
             break
     bar.close()
     return EpochResult(loss_sum / max(seen, 1), step, skipped, stopped=stopped)
+
+
+def skip_nonfinite_batch(loss_value: float, skip: bool, epoch: int, step: int) -> int:
+    """1 (one batch skipped, with a warning) for a non-finite loss under train.skip_nonfinite; else raise."""
+    if not skip:
+        raise NonFiniteLossError(f"loss became {loss_value} at epoch {epoch + 1}, step {step}; lower "
+                                 "optimizer.lr, set train.clip_grad_norm, or train.skip_nonfinite=true")
+    log.warning("non-finite loss (%s) at epoch %d, step %d: batch skipped", loss_value, epoch + 1, step)
+    return 1
 
 
 def forward_backward(model: nn.Module, criterion: nn.Module, images: torch.Tensor, masks: torch.Tensor,

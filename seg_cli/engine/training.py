@@ -20,11 +20,11 @@ from seg_cli.data.build import (
     build_dataset,
     build_eval_loader,
     build_train_loader,
-    image_channels,
     resolve_workers,
 )
 from seg_cli.data.cache import make_cache
 from seg_cli.data.replay import ReplayLoader
+from seg_cli.data.transform_config import image_channels
 from seg_cli.engine import distributed
 from seg_cli.engine.batchnorm import (
     has_batchnorm,

@@ -10,6 +10,8 @@ if TYPE_CHECKING:  # torch loads only once a method runs (config checks read the
     import torch
     from torch import nn
 
+    from seg_cli.data.targets import Target
+
 
 class Task:
     """A segmentation task: its plain facts as class attributes, its tensor rules as methods.
@@ -24,6 +26,12 @@ class Task:
     default_class_names: tuple[str, ...] | None = None  # None: class_0, class_1, ...
     one_foreground: bool = False  # masks hold background 0 and one foreground 1 (anything else is an error)
     thresholded: bool = False  # masks are cut from a probability at a threshold (predict threshold=, export)
+
+    @property
+    def target(self) -> Target:
+        """The task's kind of mask (seg_cli.data.targets): how a loaded mask is checked and typed, resampled
+        and padded by the transforms, collated and handed to the loss."""
+        raise NotImplementedError
 
     def fits_loss(self, loss_class: type) -> bool:
         """Whether a loss class serves this task: it declares this task (`task = "binary"`) or none."""

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from seg_cli.data.targets import Target
+
 
 class BinaryTask(Task):
     """One output channel, two labels; BCE, MAE / F-measure metrics; best.pt by max F."""
@@ -26,6 +28,12 @@ class BinaryTask(Task):
     default_class_names = ("background", "foreground")
     one_foreground = True
     thresholded = True
+
+    @property
+    def target(self) -> Target:
+        from seg_cli.data.targets import CLASS_TARGET
+
+        return CLASS_TARGET  # labels 0 and 1 (a 0/255 file is read as them)
 
     def check_classes(self, num_classes: int) -> None:
         if num_classes != 1:

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from seg_cli.data.targets import Target
+
 
 class MulticlassTask(Task):
     """Class-index masks 0..N-1, cross-entropy, a confusion matrix; best.pt by mIoU."""
@@ -21,6 +23,12 @@ class MulticlassTask(Task):
     best_metrics = ("miou", "pixel_acc", "mean_acc", "mdice", "mf1", "mprecision", "mrecall", "fwiou")
     worst_key = ("miou", False)  # lowest per-image mIoU first
     default_save = ("mask", "overlay")
+
+    @property
+    def target(self) -> Target:
+        from seg_cli.data.targets import CLASS_TARGET
+
+        return CLASS_TARGET
 
     def check_classes(self, num_classes: int) -> None:
         if num_classes < 2:

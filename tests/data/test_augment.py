@@ -7,7 +7,8 @@ import torch
 from omegaconf import OmegaConf
 
 from seg_cli.data.augment import STEPS
-from seg_cli.data.build import build_dataset, build_train_transform
+from seg_cli.data.build import build_dataset
+from seg_cli.data.transform_config import build_train_transform
 from seg_cli.data.transforms import IMAGENET_MEAN, IMAGENET_STD, SegmentationPresetTrain
 from seg_cli.errors import ConfigError
 from seg_cli.paths import config_dir

@@ -8,8 +8,9 @@ import torch
 from PIL import Image
 
 from seg_cli.data.bands import match_bands, rgb_view
-from seg_cli.data.build import build_dataset, normalization
+from seg_cli.data.build import build_dataset
 from seg_cli.data.io import image_size, load_image
+from seg_cli.data.transform_config import normalization
 from seg_cli.data.transforms import (
     IMAGENET_MEAN,
     IMAGENET_STD,

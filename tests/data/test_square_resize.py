@@ -2,7 +2,8 @@ import pytest
 import torch
 from torchvision.transforms import v2
 
-from seg_cli.data.build import build_dataset, build_eval_transform
+from seg_cli.data.build import build_dataset
+from seg_cli.data.transform_config import build_eval_transform
 from seg_cli.data.transforms import SegmentationPresetEval, SegmentationPresetTrain
 from seg_cli.errors import ConfigError
 

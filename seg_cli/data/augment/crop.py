@@ -1,4 +1,5 @@
-"""`random_crop` (with MMSegmentation's cat_max_ratio) and `center_crop`, padding with 0 / the ignore index."""
+"""`random_crop` (with MMSegmentation's cat_max_ratio) and `center_crop`, padding the image with 0 and the
+target with the ignore index (read by the target's type, seg_cli.data.targets)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import torch
 from torchvision.transforms.v2 import functional as F
 
 from seg_cli.data.augment.registry import Step, is_number, positive_int, register
+from seg_cli.data.targets import paired
 from seg_cli.errors import ConfigError
 from seg_cli.values import size_pair
 
@@ -35,16 +37,14 @@ class RandomCrop(Step):
         h, w = image.shape[-2:]
         pad_h, pad_w = max(self.height - h, 0), max(self.width - w, 0)
         if pad_h or pad_w:
-            image = F.pad(image, [pad_w, pad_h, pad_w, pad_h], fill=0)
-            mask = F.pad(mask, [pad_w, pad_h, pad_w, pad_h], fill=self.ignore_index)
+            image, mask = paired(F.pad, image, mask, [pad_w, pad_h, pad_w, pad_h], fill=(0, self.ignore_index))
             h, w = h + 2 * pad_h, w + 2 * pad_w
         for attempt in range(self.tries):
             top = int(torch.randint(0, h - self.height + 1, ())) if h > self.height else 0
             left = int(torch.randint(0, w - self.width + 1, ())) if w > self.width else 0
             if attempt == self.tries - 1 or self.balanced(mask[..., top:top + self.height, left:left + self.width]):
                 break
-        return (F.crop(image, top, left, self.height, self.width),
-                F.crop(mask, top, left, self.height, self.width))
+        return paired(F.crop, image, mask, top, left, self.height, self.width)
 
     def balanced(self, crop: torch.Tensor) -> bool:
         """Two or more classes, none with more than cat_max_ratio of the labelled pixels."""
@@ -71,7 +71,5 @@ class CenterCrop(Step):
         pad_h, pad_w = max(self.height - h, 0), max(self.width - w, 0)
         if pad_h or pad_w:
             padding = [pad_w // 2, pad_h // 2, pad_w - pad_w // 2, pad_h - pad_h // 2]
-            image = F.pad(image, padding, fill=0)
-            mask = F.pad(mask, padding, fill=self.ignore_index)
-        size = [self.height, self.width]
-        return F.center_crop(image, size), F.center_crop(mask, size)
+            image, mask = paired(F.pad, image, mask, padding, fill=(0, self.ignore_index))
+        return paired(F.center_crop, image, mask, [self.height, self.width])

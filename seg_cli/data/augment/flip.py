@@ -6,6 +6,7 @@ import torch
 from torchvision.transforms.v2 import functional as F
 
 from seg_cli.data.augment.registry import Step, register
+from seg_cli.data.targets import paired
 
 
 @register("hflip")
@@ -17,7 +18,7 @@ class HorizontalFlip(Step):
     from_dataset = {"p": "hflip_prob"}
 
     def __call__(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return F.horizontal_flip(image), F.horizontal_flip(mask)
+        return paired(F.horizontal_flip, image, mask)
 
 
 @register("vflip")
@@ -27,4 +28,4 @@ class VerticalFlip(Step):
     p = 0.5
 
     def __call__(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return F.vertical_flip(image), F.vertical_flip(mask)
+        return paired(F.vertical_flip, image, mask)

@@ -18,7 +18,10 @@ STEPS: dict[str, type[Step]] = {}
 
 
 class Step:
-    """One augmentation, called on an (Image, Mask) pair of tv_tensors; returns the transformed pair.
+    """One augmentation, called on an (image, target) pair of tv_tensors; returns the transformed pair.
+
+    Geometric steps move both with seg_cli.data.targets.paired, so the target's type decides its resampling
+    and padding; photometric steps touch the image only.
 
     Class attributes: `p`, the probability used when a YAML entry gives none; `from_dataset`, the keys that
     take the dataset config's value when left out or null (step key -> dataset key).

@@ -10,6 +10,7 @@ from torchvision.transforms.v2 import functional as F
 
 from seg_cli.choices import RESIZE_MODES
 from seg_cli.data.augment.registry import Step, positive_int, register
+from seg_cli.data.targets import paired
 from seg_cli.errors import ConfigError
 from seg_cli.values import scale_range as factor_range
 
@@ -20,7 +21,8 @@ class RandomResize(Step):
     mode=square: both sides to base_size first, then (unless scale_range is [1, 1]) the side drawn likewise.
 
     The draw is v2.RandomResize's (one randint in [low, high]), so `augment=default` repeats
-    SegmentationPresetTrain exactly; the mask is resized nearest-neighbour (tv_tensors.Mask).
+    SegmentationPresetTrain exactly; the target is resized as its type says (a class-index mask
+    nearest-neighbour, seg_cli.data.targets).
     """
 
     from_dataset = {"base_size": "base_size", "scale_range": "scale_range", "mode": "resize"}
@@ -43,6 +45,5 @@ class RandomResize(Step):
 
 
 def resized(image: torch.Tensor, mask: torch.Tensor, size: int | list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Image bilinear with antialiasing (as v2.Resize), mask nearest-neighbour."""
-    return (F.resize(image, size, interpolation=InterpolationMode.BILINEAR, antialias=True),
-            F.resize(mask, size, interpolation=InterpolationMode.NEAREST))
+    """Image bilinear with antialiasing (as v2.Resize); the target's kernel picks its own resampling."""
+    return paired(F.resize, image, mask, size, interpolation=InterpolationMode.BILINEAR, antialias=True)

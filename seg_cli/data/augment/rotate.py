@@ -1,4 +1,4 @@
-"""`rotate`: a random rotation about the centre, the mask nearest-neighbour."""
+"""`rotate`: a random rotation about the centre (the target resampled as its type says)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
 from seg_cli.data.augment.registry import Step, register, value_range
+from seg_cli.data.targets import paired
 
 
 @register("rotate")
 class RandomRotate(Step):
     """An angle drawn uniformly from `degrees`; the image is interpolated bilinearly and its uncovered corners
-    filled with 0, the mask nearest-neighbour with the ignore index (so the corners cost no loss)."""
+    filled with 0; the target is resampled and filled as its type says (seg_cli.data.targets): a class-index
+    mask nearest-neighbour, its corners the ignore index, so they cost no loss."""
 
     p = 0.5
     from_dataset = {"ignore_index": "ignore_index"}
@@ -25,5 +27,5 @@ class RandomRotate(Step):
 
     def __call__(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         angle = float(torch.empty(()).uniform_(*self.degrees))
-        return (F.rotate(image, angle, interpolation=InterpolationMode.BILINEAR, fill=0),
-                F.rotate(mask, angle, interpolation=InterpolationMode.NEAREST, fill=self.ignore_index))
+        return paired(F.rotate, image, mask, angle, interpolation=InterpolationMode.BILINEAR,
+                      fill=(0, self.ignore_index))
