@@ -18,7 +18,7 @@ SWITCHES = ("auto", "true", "false")  # train.progress, train.sync_bn
 EXPORT_FORMATS = ("onnx", "torchscript")  # seg export format=
 ONNX_EXPORTERS = ("auto", "dynamo", "legacy")  # seg export onnx_exporter=
 PREDICT_BACKENDS = ("torch", "onnx")  # seg predict backend=
-PREDICT_SAVE = ("mask", "color", "overlay", "prob", "cutout")  # seg predict save=
+PREDICT_SAVE = ("mask", "color", "overlay", "prob", "cutout")  # seg predict save=: modules of seg_cli.predict.writers
 DEVICES = ("auto", "cpu", "cuda", "cuda:N")  # train.device, device= (cuda = cuda:LOCAL_RANK; N any GPU index)
 DEVICE_PATTERN = r"auto|cpu|cuda(:\d+)?"  # the spellings DEVICES stands for (re.fullmatch)
 DATA_ACTIONS = ("check", "download", "show", "stats")  # seg data ACTION

@@ -43,15 +43,15 @@ def usage() -> str:
 
 
 def prefetch_published_weights(flags: Sequence[str], overrides: Sequence[str]) -> None:
-    """`model=NAME model.pretrained=true` without a ckpt: download torchvision's weights into torch.hub's cache
-    before the Hydra job starts, so that an offline failure leaves no run dir behind (the job then reads the
-    cached file). Flags (`--cfg`, `-m`, ...) run nothing here: a sweep's jobs fetch for themselves."""
+    """`model=NAME model.pretrained=true` without a ckpt: download the model's published weights (through
+    seg_cli.models.published's providers) into their cache before the Hydra job starts, so that an offline
+    failure leaves no run dir behind (the job then reads the cached file). Flags (`--cfg`, `-m`, ...) run nothing here: a sweep's jobs fetch for themselves."""
     values = dict(o.lstrip("+~").split("=", 1) for o in overrides if "=" in o)
     unset = ("", "null", "None")
     if flags or values.get(f"model.{PUBLISHED_KEY}", "").lower() != "true" or values.get("ckpt", "") not in unset \
             or values.get(f"model.{WEIGHTS_KEY}", "") not in unset:
         return
-    from seg_cli.models.published import ensure_cached  # torch and torchvision: only on this path
+    from seg_cli.models.published import ensure_cached  # torch and the providers: only on this path
 
     ensure_cached(values.get("model", ""))
 

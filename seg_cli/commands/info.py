@@ -29,7 +29,9 @@ def offline_model_config(cfg: DictConfig) -> dict[str, Any]:
         config = OmegaConf.to_container(cfg.model, resolve=True, throw_on_missing=True)
     except Exception as exc:  # omegaconf's MissingMandatoryValue / InterpolationResolutionError
         raise ConfigError(f"model config: {exc}".splitlines()[0]) from None
-    return without_downloads(config)
+    from seg_cli.models.contract import family_spec  # torch: not for `seg info --help`
+
+    return without_downloads(config, family_spec(config).download_keys)
 
 
 def count_parameters(model) -> tuple[int, int]:

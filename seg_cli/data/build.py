@@ -13,10 +13,6 @@ from seg_cli.data.base import SegmentationDataset
 from seg_cli.data.samplers import ShapeBatchSampler, ShardSampler, TrainSampler
 from seg_cli.data.targets import CLASS_TARGET, Target
 from seg_cli.data.transform_config import build_eval_transform, build_train_transform
-
-# re-exported until the export and predict modules import them from seg_cli.data.transform_config
-from seg_cli.data.transform_config import image_channels as image_channels
-from seg_cli.data.transform_config import normalization as normalization
 from seg_cli.tasks import get_task
 from seg_cli.utils import call_with_config, split_target
 

@@ -2,7 +2,7 @@
 
 Prefixes are module names as `model.named_modules()` spells them (`backbone`, `backbone.layer1`,
 `classifier.4`). The name `backbone` also means a model's own encoder where it calls it something
-else: models list those modules in a `backbone_prefixes` attribute (UNet: `stem`, `downs`).
+else: the encoder its family declares (seg_cli.models.contract; UNet: `stem`, `downs`).
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ from collections.abc import Sequence
 from torch import nn
 
 from seg_cli.errors import ConfigError
+from seg_cli.models.contract import spec_of
 
 
 def backbone_prefixes(model: nn.Module) -> tuple[str, ...]:
     """The top-level modules that make up `model`'s encoder (empty when it has no such part)."""
-    declared = getattr(model, "backbone_prefixes", None)
-    if declared is not None:
-        return tuple(declared)
-    return ("backbone",) if isinstance(getattr(model, "backbone", None), nn.Module) else ()
+    return spec_of(model).encoder
 
 
 def in_prefixes(name: str, prefixes: Sequence[str]) -> bool:

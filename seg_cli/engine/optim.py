@@ -7,6 +7,9 @@ from typing import Any
 
 from torch import nn
 
+from seg_cli.engine.freeze import in_prefixes
+from seg_cli.models.contract import spec_of
+
 _NORMS = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm, nn.modules.instancenorm._InstanceNorm)
 
 
@@ -19,7 +22,7 @@ def _is_norm_or_bias(model: nn.Module) -> set[int]:
 def build_param_groups(model: nn.Module, lr: float, aux_lr_mult: float = 10.0,
                        norm_bias_weight_decay: float | None = None, backbone_lr_mult: float = 1.0,
                        backbone: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """Main parameters at `lr`; the auxiliary head at `lr * aux_lr_mult` (torchvision reference); with
+    """Main parameters at `lr`; the declared auxiliary heads at `lr * aux_lr_mult` (torchvision reference); with
     `backbone_lr_mult` other than 1, the parameters under the `backbone` module prefixes at `lr * backbone_lr_mult`.
 
     With `norm_bias_weight_decay` set, biases and norm weights get that weight decay (e.g. 0).
@@ -28,8 +31,9 @@ def build_param_groups(model: nn.Module, lr: float, aux_lr_mult: float = 10.0,
     """
     special = _is_norm_or_bias(model) if norm_bias_weight_decay is not None else set()
     groups: dict[tuple[int, bool], list[nn.Parameter]] = {}
+    aux_heads = spec_of(model).aux_heads
     for name, param in model.named_parameters():
-        key = (_role(name, backbone if backbone_lr_mult != 1 else ()), id(param) in special)
+        key = (_role(name, aux_heads, backbone if backbone_lr_mult != 1 else ()), id(param) in special)
         groups.setdefault(key, []).append(param)
     multipliers = {_MAIN: 1.0, _AUX: aux_lr_mult, _BACKBONE: backbone_lr_mult}
     result = []
@@ -46,10 +50,10 @@ def build_param_groups(model: nn.Module, lr: float, aux_lr_mult: float = 10.0,
 _MAIN, _AUX, _BACKBONE = 0, 1, 2
 
 
-def _role(name: str, backbone: Sequence[str]) -> int:
+def _role(name: str, aux_heads: Sequence[str], backbone: Sequence[str]) -> int:
     name = name.removeprefix("module.")
-    if name.startswith("aux_classifier"):
+    if in_prefixes(name, aux_heads):
         return _AUX
-    if any(name == p or name.startswith(p + ".") for p in backbone):
+    if in_prefixes(name, backbone):
         return _BACKBONE
     return _MAIN

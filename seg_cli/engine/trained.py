@@ -11,9 +11,11 @@ from torch import nn
 
 from seg_cli.checkpoint import load_checkpoint
 from seg_cli.engine import distributed
+from seg_cli.engine.freeze import in_prefixes
 from seg_cli.errors import CheckpointError
 from seg_cli.models import published
 from seg_cli.models.build import build_model, load_model_state
+from seg_cli.models.contract import family_spec
 from seg_cli.models.weight_keys import without_downloads
 from seg_cli.utils import deep_merge
 
@@ -31,7 +33,7 @@ def load_trained_model(path: Path, overrides: dict[str, Any], device_name: str
         raise CheckpointError(f"{path} is not a seg checkpoint (no config); evaluate it with model=NAME "
                               f"model.weights={path}, or train from it with model.weights=PATH in seg train")
     config = deep_merge(state["config"], overrides)
-    model = build_model(without_downloads(config["model"]))
+    model = build_model(without_downloads(config["model"], family_spec(config["model"]).download_keys))
     load_model_state(model, state["model"], path)
     return model.to(device).eval(), config, device
 
@@ -57,10 +59,10 @@ def load_configured_model(config: dict[str, Any], device_name: str
         path, state = published.cache_path(weights), published.fetch_state_dict(weights)
         config = {**config, "published": published.published_metrics(weights)}
         source, fix = f"{weights} ({path})", "delete the file to download it again"
-    model = build_model(without_downloads(model_cfg))
-    own = model.state_dict()
+    model = build_model(without_downloads(model_cfg, family_spec(model_cfg).download_keys))
+    own, aux_heads = model.state_dict(), family_spec(model_cfg).aux_heads
     # An inference model built with aux_loss=false simply has no use for the auxiliary head's tensors.
-    state = {k: v for k, v in state.items() if k in own or not k.startswith("aux_classifier.")}
+    state = {k: v for k, v in state.items() if k in own or not in_prefixes(k, aux_heads)}
     try:
         load_model_state(model, state, source)
     except CheckpointError as exc:

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from seg_cli.errors import SegError, one_line
+from seg_cli.models.contract import model_outputs, spec_of
 from seg_cli.tasks import DEFAULT_TASK, get_task
 
 INPUT_NAME = "image"
@@ -34,18 +35,18 @@ _CHATTY_LOGGERS = ("onnxscript", "onnx_ir", "torch.onnx", "torch.export", "torch
 
 
 class LogitsOnly(nn.Module):
-    """The model with one output, the main logits: torchvision's {"out", "aux"} dict becomes "out"."""
+    """The model with one output, the main logits: a contract dict ({"out", "aux", ...}) becomes "out"."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        if getattr(model, "aux_classifier", None) is not None:
-            # torchvision skips a None aux head, so the export carries no dead branch; "out" is unchanged.
-            model.aux_classifier = None
+        for head in spec_of(model).aux_heads:
+            # The contract: a model skips an aux head set to None, so the export carries no dead branch.
+            parent, _, name = head.rpartition(".")
+            setattr(model.get_submodule(parent), name, None)
         self.model = model
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        out = self.model(image)
-        return out["out"] if isinstance(out, dict) else out
+        return model_outputs(self.model(image))["out"]
 
 
 def choose_onnx_exporter(requested: str) -> str:
@@ -178,7 +179,7 @@ def model_metadata(config: dict[str, Any], best_threshold: float | None = None) 
     Binary models also carry `best_threshold`, the checkpoint's max-F threshold on its validation split (null
     where it stores none): `seg predict backend=onnx threshold=auto` cuts masks there, as from the checkpoint.
     """
-    from seg_cli.data.build import image_channels, normalization
+    from seg_cli.data.transform_config import image_channels, normalization
 
     d = config["dataset"]
     task = d.get("task", DEFAULT_TASK)

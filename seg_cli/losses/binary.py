@@ -18,18 +18,18 @@ from seg_cli.losses.terms import (
     masked_cross_entropy,
     multiclass_soft_dice,
 )
-from seg_cli.models.build import model_outputs
-
-SIDE_OUTPUTS = tuple(f"side{i}" for i in range(1, 7))
+from seg_cli.models.contract import deep_supervision, model_outputs
 
 
 class BinarySegmentationLoss(nn.Module):
-    """BCE (+ dice_weight x soft Dice) on 'out'; U2Net's side1..side6 and an 'aux' head add weighted BCE.
+    """BCE (+ dice_weight x soft Dice) on 'out'; deep-supervision outputs (U2Net's side1..side6, see
+    seg_cli.models.contract) and an 'aux' head add weighted BCE.
 
     Args:
         ignore_index: target value excluded from the loss.
         dice_weight: weight of the soft Dice term on 'out' (0 disables it).
-        side_weights: weights of side1, side2, ... (default 1 each, as U2Net sums all seven BCE terms).
+        side_weights: weights of the deep-supervision outputs in the model's order (default 1 each, as U2Net
+            sums all seven BCE terms).
         aux_weight: weight of the BCE on a torchvision 'aux' head, when the model has one.
     """
 
@@ -45,7 +45,7 @@ class BinarySegmentationLoss(nn.Module):
         super().__init__()
         self.ignore_index = ignore_index
         self.dice_weight = dice_weight
-        self.side_weights = list(side_weights) if side_weights is not None else [1.0] * len(SIDE_OUTPUTS)
+        self.side_weights = list(side_weights) if side_weights is not None else None
         self.aux_weight = aux_weight
 
     def forward(self, outputs: torch.Tensor | dict[str, torch.Tensor], target: torch.Tensor) -> torch.Tensor:
@@ -53,16 +53,19 @@ class BinarySegmentationLoss(nn.Module):
         loss = masked_bce(outputs["out"], target, self.ignore_index)
         if self.dice_weight:
             loss = loss + self.dice_weight * binary_soft_dice(outputs["out"], target, self.ignore_index)
-        for index, name in enumerate(SIDE_OUTPUTS):
-            if name not in outputs:
-                continue
-            if index >= len(self.side_weights):
-                raise ConfigError(f"the model returns {name} but side_weights lists only {len(self.side_weights)}")
-            if self.side_weights[index]:
-                loss = loss + self.side_weights[index] * masked_bce(outputs[name], target, self.ignore_index)
+        for index, (name, logits) in enumerate(deep_supervision(outputs)):
+            weight = 1.0 if self.side_weights is None else self._side_weight(index, name)
+            if weight:
+                loss = loss + weight * masked_bce(logits, target, self.ignore_index)
         if "aux" in outputs and self.aux_weight:
             loss = loss + self.aux_weight * masked_bce(outputs["aux"], target, self.ignore_index)
         return loss
+
+
+    def _side_weight(self, index: int, name: str) -> float:
+        if index >= len(self.side_weights):
+            raise ConfigError(f"the model returns {name} but side_weights lists only {len(self.side_weights)}")
+        return self.side_weights[index]
 
 
 class DiceCrossEntropyLoss(HeadsLoss):

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from seg_cli.errors import ConfigError
 from seg_cli.losses.terms import HeadsLoss, multiclass_soft_dice
-from seg_cli.models.build import model_outputs
+from seg_cli.models.contract import model_outputs
 
 Weights = Sequence[float] | torch.Tensor | None
 

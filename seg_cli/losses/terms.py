@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seg_cli.errors import ConfigError
-from seg_cli.models.build import model_outputs
+from seg_cli.models.contract import model_outputs
 
 SMOOTH = 1.0  # added to the Dice numerator and denominator: an empty batch scores 1, a loss of 0
 

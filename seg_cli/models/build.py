@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from seg_cli.errors import CheckpointError
+from seg_cli.models.contract import model_outputs, unwrap_model  # noqa: F401  (their long-standing import path)
 from seg_cli.utils import call_with_config, split_target
 
 log = logging.getLogger(__name__)
@@ -23,22 +24,6 @@ def build_model(cfg: dict[str, Any]) -> nn.Module:
     if weights:
         load_weights(model, weights)
     return model
-
-
-def unwrap_model(model: nn.Module) -> nn.Module:
-    """The plain model inside DistributedDataParallel and/or torch.compile wrappers."""
-    while True:
-        inner = getattr(model, "_orig_mod", None)
-        if inner is None:
-            inner = getattr(model, "module", None)
-        if not isinstance(inner, nn.Module):
-            return model
-        model = inner
-
-
-def model_outputs(outputs: torch.Tensor | dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Models return a tensor or torchvision's {'out': ..., 'aux': ...}; callers always get a dict."""
-    return outputs if isinstance(outputs, dict) else {"out": outputs}
 
 
 def load_weights(model: nn.Module, path: str | Path) -> list[str]:

@@ -15,7 +15,11 @@ from torchvision.models import ResNet, ResNet50_Weights, ResNet101_Weights, Weig
 from torchvision.models.segmentation.deeplabv3 import ASPP
 
 from seg_cli.errors import ConfigError
+from seg_cli.models.contract import ModelSpec
 from seg_cli.models.input_conv import with_in_channels
+
+# The ResNet is the encoder (train.freeze=[backbone]); no auxiliary head; pretrained_backbone downloads.
+SPEC = ModelSpec(encoder=("stem", "layer1", "layer2", "layer3", "layer4"), download_keys=("pretrained_backbone",))
 
 ASPP_RATES = {16: (6, 12, 18), 8: (12, 24, 36)}
 DILATE_LAYERS = {16: [False, False, True], 8: [False, True, True]}  # layer2, layer3, layer4
@@ -33,7 +37,7 @@ def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int) -> nn.Se
 class DeepLabV3Plus(nn.Module):
     """Backbone -> ASPP (256 ch) -> x4 up-sample, concat 48-ch layer1 features -> two 3x3 convs -> classes."""
 
-    backbone_prefixes = ("stem", "layer1", "layer2", "layer3", "layer4")  # the ResNet: train.freeze=[backbone]
+    seg_spec = SPEC
 
     def __init__(self, backbone: ResNet, num_classes: int, output_stride: int) -> None:
         super().__init__()

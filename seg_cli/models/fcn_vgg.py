@@ -13,7 +13,11 @@ from torch import nn
 from torchvision.models import VGG16_Weights
 from torchvision.models.vgg import cfgs, make_layers
 
+from seg_cli.models.contract import ModelSpec
 from seg_cli.models.input_conv import set_input_channels
+
+# The VGG-16 convolutions are the encoder (train.freeze=[backbone]); pretrained_backbone downloads.
+SPEC = ModelSpec(encoder=("to_pool3", "to_pool4", "to_pool5"), download_keys=("pretrained_backbone",))
 
 # Where each map's first useful pixel lies, in that map's own pixels (see the module docstring).
 POOL4_OFFSET = 5   # score_pool4 vs the 2x up-sampled stride-32 scores
@@ -57,7 +61,7 @@ def score_layer(in_channels: int, num_classes: int) -> nn.Conv2d:
 class FCNVGG16(nn.Module):
     """VGG-16 features, fc6/fc7 as convolutions, and skips from pool4 (stride 16) and pool3 (stride 8)."""
 
-    backbone_prefixes = ("to_pool3", "to_pool4", "to_pool5")  # the VGG-16 convolutions: train.freeze=[backbone]
+    seg_spec = SPEC
 
     def __init__(self, num_classes: int, stride: int = 8, pretrained_backbone: bool = False,
                  in_channels: int = 3) -> None:

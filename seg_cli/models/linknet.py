@@ -12,7 +12,11 @@ import torch
 from torch import nn
 from torchvision.models import ResNet18_Weights, resnet18
 
+from seg_cli.models.contract import ModelSpec
 from seg_cli.models.input_conv import with_in_channels
+
+# The ResNet-18 stem and stages are the encoder (train.freeze=[backbone]); pretrained_backbone downloads.
+SPEC = ModelSpec(encoder=("stem", "encoders"), download_keys=("pretrained_backbone",))
 
 
 def conv_bn_relu(conv: nn.Module, channels: int) -> nn.Sequential:
@@ -40,7 +44,7 @@ class DecoderBlock(nn.Module):
 class LinkNet(nn.Module):
     """ResNet-18 encoder (strides 4, 8, 16, 32), four decoder blocks linked by addition, final block."""
 
-    backbone_prefixes = ("stem", "encoders")  # the ResNet-18 encoder: train.freeze=[backbone]
+    seg_spec = SPEC
 
     def __init__(self, num_classes: int, pretrained_backbone: bool = False, in_channels: int = 3) -> None:
         super().__init__()

@@ -3,7 +3,7 @@
 `pretrained` loads torchvision's COCO-with-VOC-labels weights (21 classes); for another class count
 the final classifier convolutions are replaced, so the rest of the pretrained network is still used.
 `published_weights` names those weights for `seg eval` / `seg predict` without a checkpoint
-(seg_cli.models.published fetches them).
+(seg_cli.models.torchvision_weights provides them to seg_cli.models.published).
 For `in_channels` other than 3 the backbone's first convolution is remade (seg_cli.models.input_conv),
 its pretrained RGB filters adapted.
 """
@@ -16,7 +16,12 @@ from torch import nn
 from torchvision.models import MobileNet_V3_Large_Weights, ResNet50_Weights, ResNet101_Weights, WeightsEnum
 from torchvision.models import segmentation as tvseg
 
+from seg_cli.models.contract import ModelSpec, declare
 from seg_cli.models.input_conv import set_input_channels
+
+# torchvision's layout: `backbone` (ResNet / MobileNetV3), `classifier`, and `aux_classifier` with aux_loss.
+SPEC = ModelSpec(encoder=("backbone",), aux_heads=("aux_classifier",),
+                 download_keys=("pretrained", "pretrained_backbone"))
 
 PRETRAINED_CLASSES = 21  # COCO subset with the 20 VOC categories + background
 # The builders below whose torchvision namesake has published COCO-with-VOC-labels weights.
@@ -54,14 +59,15 @@ def _build(
         model = builder(weights=weights_enum.DEFAULT, num_classes=PRETRAINED_CLASSES, **kwargs)
         if num_classes != PRETRAINED_CLASSES:
             _replace_class_convs(model.classifier, num_classes)
-            if getattr(model, "aux_classifier", None) is not None:
-                _replace_class_convs(model.aux_classifier, num_classes)
+            for head in SPEC.aux_heads:
+                if getattr(model, head, None) is not None:
+                    _replace_class_convs(getattr(model, head), num_classes)
     else:
         model = builder(
             weights=None, weights_backbone=backbone_weights if pretrained_backbone else None,
             num_classes=num_classes, **kwargs,
         )
-    return set_input_channels(model, in_channels, pretrained=pretrained or pretrained_backbone)
+    return declare(set_input_channels(model, in_channels, pretrained=pretrained or pretrained_backbone), SPEC)
 
 
 def fcn_resnet50(

@@ -10,6 +10,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seg_cli.models.contract import ModelSpec
+
+# The RSU encoder stages are the encoder (train.freeze=[backbone]); side1..side6 are deep supervision.
+SPEC = ModelSpec(encoder=("encoder",))
+
 # (height, in, mid, out, dilated) per stage; dilated=True is RSU-4F (dilations instead of pooling).
 Stage = tuple[int, int, int, int, bool]
 U2NET_ENCODER: list[Stage] = [(7, 3, 32, 64, False), (6, 64, 32, 128, False), (5, 128, 64, 256, False),
@@ -85,7 +90,7 @@ class RSU(nn.Module):
 class U2Net(nn.Module):
     """Six RSU encoder stages, five RSU decoder stages, a 3x3 side output per stage and a 1x1 fusion."""
 
-    backbone_prefixes = ("encoder",)  # train.freeze=[backbone]
+    seg_spec = SPEC
 
     def __init__(self, num_classes: int, encoder: list[Stage], decoder: list[Stage], in_channels: int = 3) -> None:
         super().__init__()

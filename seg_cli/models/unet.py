@@ -6,6 +6,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seg_cli.models.contract import ModelSpec
+
+# The contracting path is the encoder (train.freeze=[backbone]); no auxiliary head, nothing downloaded.
+SPEC = ModelSpec(encoder=("stem", "downs"))
+
 
 class DoubleConv(nn.Sequential):
     """Two 3x3 conv + BatchNorm + ReLU."""
@@ -46,7 +51,7 @@ class Up(nn.Module):
 class UNet(nn.Module):
     """Encoder of `depth` max-pool stages, decoder with concatenated skips, 1x1 classifier."""
 
-    backbone_prefixes = ("stem", "downs")  # the contracting path: train.freeze=[backbone]
+    seg_spec = SPEC
 
     def __init__(
         self, num_classes: int, in_channels: int = 3, base_channels: int = 64, depth: int = 4,

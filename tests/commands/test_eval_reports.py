@@ -123,7 +123,7 @@ def test_torchrun_eval_gathers_every_rows_to_rank_0(multiclass_root):
 
 
 def test_binary_masks_follow_the_threshold(tmp_path):
-    from seg_cli.commands.predict import save_outputs
+    from seg_cli.predict.run import save_outputs
 
     prob = np.array([[0.1, 0.29], [0.31, 0.8]])
     logits = torch.logit(torch.from_numpy(prob))[None, None].float()
@@ -132,7 +132,7 @@ def test_binary_masks_follow_the_threshold(tmp_path):
 
 
 def test_stored_threshold_reads_the_checkpoint_through_checkpoint_threshold(tmp_path):
-    from seg_cli.commands.predict import mask_threshold, stored_threshold
+    from seg_cli.predict.predictor import mask_threshold, stored_threshold
 
     path = tmp_path / "best.pt"
     save_checkpoint({"model": {}, "progress": {"last_metrics": {"best_threshold": 0.25, "sod_normalize": "none"}}},

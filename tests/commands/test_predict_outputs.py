@@ -10,7 +10,7 @@ from PIL import Image
 
 from seg_cli.choices import PREDICT_SAVE
 from seg_cli.data.io import list_images
-from seg_cli.engine.prediction_files import OUTPUT_SUFFIXES, output_path, plan_stems
+from seg_cli.predict.naming import OUTPUT_SUFFIXES, output_path, plan_stems
 from tests.helpers import run_seg, train_tiny_checkpoint
 
 
@@ -130,7 +130,7 @@ def test_predict_into_the_input_folder_keeps_the_photos(tmp_path, checkpoint):
 
 
 def test_outputs_carry_the_mark_and_photos_do_not(tmp_path):
-    from seg_cli.engine.prediction_files import is_prediction_output, write_marked
+    from seg_cli.predict.marks import is_prediction_output, write_marked
 
     picture = Image.new("RGB", (8, 6), (10, 200, 30))
     for name in ("out.png", "out.jpg"):
@@ -191,7 +191,7 @@ def test_only_missing_inputs_is_one_line(tmp_path, checkpoint):
 
 
 def test_files_that_are_not_inputs_are_never_written_over(tmp_path):
-    from seg_cli.engine.prediction_files import write_marked
+    from seg_cli.predict.marks import write_marked
 
     photos = tmp_path / "photos"
     named = touch(photos, "a.jpg", "b.jpg")

@@ -102,7 +102,7 @@ def test_train_eval_predict(name, tmp_path):
     Image.new("RGB", (30, 22), (90, 120, 30)).save(tmp_path / "photo.jpg")
     predicted = run_seg("predict", str(tmp_path / "photo.jpg"), f"out={tmp_path / 'out'}", cwd=tmp_path)
     assert predicted.returncode == 0, predicted.stderr[-3000:]
-    from seg_cli.engine.prediction_files import output_path
+    from seg_cli.predict.naming import output_path
 
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == sorted(output_path(Path("photo"), kind).name for kind in want["save"])

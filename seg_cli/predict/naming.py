@@ -1,7 +1,7 @@
-"""What `seg predict` writes for each image, and under which names.
+"""Where `seg predict` writes each input's outputs: names decided for all inputs before anything is written.
 
-Names are decided for all inputs before anything is written. Outputs are named after their input, keeping
-the sub-folder of an input folder (`photos/a/x.jpg` -> `OUT/a/x.png`, `OUT/a/x_overlay.jpg`, ...), except:
+Outputs are named after their input, keeping the sub-folder of an input folder (`photos/a/x.jpg` ->
+`OUT/a/x.png`, `OUT/a/x_overlay.jpg`, ...), except:
 
 - inputs that would share a name (`x.bmp` and `x.png` in one folder; `a/x.png` and `b/x.png` given together)
   all keep their extension in it: `x_bmp.png`, `x_png.png`, ...;
@@ -10,8 +10,9 @@ the sub-folder of an input folder (`photos/a/x.jpg` -> `OUT/a/x.png`, `OUT/a/x_o
   input, an image already in the out= folder), keeps its extension likewise: `x_png.png`, `x_png_overlay.jpg`;
 - where that name is taken as well, a number follows (`x_png_2.png`), in input order.
 
-Names are compared ignoring case, as macOS and Windows file systems do. No torch import here: the command
-module imports this before it loads torch.
+Every output kind's file is kept free (seg_cli.predict.writers), whichever `save=` asks for. Names are compared
+ignoring case, as macOS and Windows file systems do. No torch import here: the command module imports this
+before it loads torch.
 """
 
 from __future__ import annotations
@@ -20,46 +21,14 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-from seg_cli.tasks import get_task
+from seg_cli.predict.marks import is_prediction_output
+from seg_cli.predict.writers import output_suffixes
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("seg.predict")
 
 # Every file `seg predict` can write for an image, after its output stem (`save=` chooses among them).
-OUTPUT_SUFFIXES = {"mask": ".png", "color": "_color.png", "overlay": "_overlay.jpg", "prob": "_prob.png",
-                   "cutout": "_cutout.png"}
-
-
-# Written into every output file (PNG text chunk, JPEG comment), so that a folder walk can tell a previous run's
-# outputs from the user's images even where they share a folder (`seg predict photos/ out=photos/`).
-OUTPUT_MARK = "seg predict"
-
-
-def is_prediction_output(path: Path) -> bool:
-    """Whether `path` is a file `seg predict` wrote (only its header is read)."""
-    if path.suffix.lower() not in {Path(suffix).suffix for suffix in OUTPUT_SUFFIXES.values()}:
-        return False
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:
-            mark = image.info.get("Software") or image.info.get("comment") or ""
-    except (OSError, ValueError):  # unreadable: the walk keeps it, and predict reports it like any other input
-        return False
-    return (mark.decode("latin-1") if isinstance(mark, bytes) else str(mark)) == OUTPUT_MARK
-
-
-def write_marked(image: Any, path: Path, **options: Any) -> None:
-    """Save `image` at `path` with OUTPUT_MARK in it."""
-    from PIL import PngImagePlugin
-
-    if path.suffix.lower() == ".png":
-        info = PngImagePlugin.PngInfo()
-        info.add_text("Software", OUTPUT_MARK)
-        image.save(path, pnginfo=info, **options)
-    else:
-        image.save(path, comment=OUTPUT_MARK.encode(), **options)
+OUTPUT_SUFFIXES = output_suffixes()
 
 
 def output_path(stem: Path, kind: str) -> Path:
@@ -127,37 +96,3 @@ def _log_renamed(plan: dict[Path, Path], naturals: dict[Path, Path]) -> None:
         first = renamed[0]
         log.info("%d input(s) share their name with another input or an input file; their outputs keep the "
                  "extension, e.g. %s -> %s", len(renamed), first, output_path(plan[first], "mask"))
-
-
-def save_outputs(stem: Path, rgb: Any, logits: Any, task: str, save: list[str], overlay_alpha: float,
-                 colours: list | None = None, threshold: float = 0.5) -> None:
-    """Write the requested files for one image from its (1, C, H, W) logits, in the dataset's class `colours`
-    (its `palette`; VOC's colour map where it has none); binary masks are foreground where prob >= `threshold`.
-
-    mask: class-index palette PNG (binary: 0/255); color: RGB colour mask; overlay: photo tinted by the
-    mask; prob: 8-bit probability (binary: foreground; multi-class: of the predicted class);
-    cutout: RGBA photo with alpha = foreground probability (binary only).
-    """
-    import numpy as np
-    from PIL import Image
-
-    from seg_cli.data.palette import overlay, palette_image
-
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    decoder = get_task(task)  # the task's one rule of probability and mask
-    prob, mask = decoder.decode(logits, threshold)
-    prob8 = Image.fromarray((prob * 255).round().astype(np.uint8), mode="L")
-    for kind in save:
-        path = output_path(stem, kind)
-        if kind == "mask":
-            write_marked(decoder.mask_picture(mask, colours), path)
-        elif kind == "color":
-            write_marked(palette_image(mask, colours).convert("RGB"), path)
-        elif kind == "overlay":
-            write_marked(overlay(rgb, mask, overlay_alpha, colours), path, quality=90)
-        elif kind == "prob":
-            write_marked(prob8, path)
-        elif kind == "cutout":
-            cutout = rgb.convert("RGBA")
-            cutout.putalpha(prob8)
-            write_marked(cutout, path)

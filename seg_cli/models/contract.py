@@ -1,0 +1,140 @@
+"""The model contract: what seg's engine, losses and export expect of a model, and how a family says so.
+
+Output. `model(images)` for a (B, in_channels, H, W) batch returns
+
+- a dict {"out": logits, "aux": logits (optional), further keys (optional)}: every value (B, C, H, W), at the
+  input size; "out" is what eval, predict and export use; "aux" is an auxiliary head's logits, trained with
+  the loss's `aux_weight`; any further keys are deep-supervision outputs (U2Net's side1..side6), listed in
+  the order the loss's `side_weights` weigh them;
+- or a bare tensor, shorthand for {"out": tensor}.
+
+`model_outputs` reads either form. A library whose models return something else (a `ModelOutput` with
+`.logits`, quarter-resolution logits as SegFormer's) is wrapped in `ContractAdapter`, which brings its
+output to the contract; its builder returns the wrapped model.
+
+Declaration. A family states, in one `ModelSpec` (a module-level `SPEC`, set on its models as `seg_spec`):
+
+- `encoder`: the top-level modules of its encoder (`train.freeze=[backbone]`, `train.backbone_lr_mult`);
+- `aux_heads`: its auxiliary heads (`train.aux_lr_mult`; dropped for export by setting them to None, which
+  the model must skip, as torchvision's do);
+- `download_keys`: its builder keywords that download weights (switched off when weights come from a file).
+
+Published whole-network weights come through a provider (seg_cli.models.published). A model that declares
+nothing is read with torchvision's names: encoder `backbone`, aux head `aux_classifier`, where they exist.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seg_cli.errors import ConfigError
+from seg_cli.models.weight_keys import DOWNLOAD_KEYS
+from seg_cli.utils import import_target
+
+OUT, AUX = "out", "aux"
+SPEC_ATTRIBUTE = "seg_spec"  # the attribute a model (class or instance) carries its ModelSpec in
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a model family declares (see the module docstring); names are `named_modules()` names."""
+
+    encoder: tuple[str, ...] = ()
+    aux_heads: tuple[str, ...] = ()
+    download_keys: tuple[str, ...] = ()
+
+
+# The reading of a model that declares nothing: torchvision's module names, the conventional download keys.
+UNDECLARED = ModelSpec(encoder=("backbone",), aux_heads=("aux_classifier",), download_keys=DOWNLOAD_KEYS)
+
+
+def declare(model: nn.Module, spec: ModelSpec) -> nn.Module:
+    """`model` carrying `spec` (a plain attribute: state_dict keys do not change)."""
+    setattr(model, SPEC_ATTRIBUTE, spec)
+    return model
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The plain model inside DistributedDataParallel and/or torch.compile wrappers."""
+    while True:
+        inner = getattr(model, "_orig_mod", None)
+        if inner is None:
+            inner = getattr(model, "module", None)
+        if not isinstance(inner, nn.Module):
+            return model
+        model = inner
+
+
+def spec_of(model: nn.Module) -> ModelSpec:
+    """The declaration of `model` (wrappers looked through), keeping only the modules it really has."""
+    model = unwrap_model(model)
+    spec = getattr(model, SPEC_ATTRIBUTE, None) or UNDECLARED
+    names = {name for name, _ in model.named_modules() if name}
+    return ModelSpec(encoder=tuple(n for n in spec.encoder if n in names),
+                     aux_heads=tuple(n for n in spec.aux_heads if n in names), download_keys=spec.download_keys)
+
+
+def family_spec(model_cfg: Mapping[str, Any]) -> ModelSpec:
+    """The declaration of the family whose builder a model config's `_target_` names (its module's `SPEC`),
+    read without building the model (moved targets followed, as the builder's are)."""
+    try:
+        builder = import_target(str(model_cfg.get("_target_", "")))
+    except ConfigError:  # a target that does not import fails later, with the builder's own message
+        return UNDECLARED
+    return getattr(sys.modules.get(builder.__module__), "SPEC", UNDECLARED)
+
+
+def model_outputs(outputs: torch.Tensor | dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A contract output (dict or bare tensor) as a dict with "out"."""
+    return outputs if isinstance(outputs, dict) else {OUT: outputs}
+
+
+def deep_supervision(outputs: Mapping[str, torch.Tensor]) -> list[tuple[str, torch.Tensor]]:
+    """The deep-supervision outputs of a contract dict: every key besides "out" and "aux", in order."""
+    return [(name, value) for name, value in outputs.items() if name not in (OUT, AUX)]
+
+
+def to_contract(raw: Any, size: tuple[int, int] | torch.Size) -> dict[str, torch.Tensor]:
+    """Another library's output as the contract dict at `size`: a tensor, a contract dict, or an object with
+    `.logits` (and optionally `.aux_logits`), such as a transformers `ModelOutput`; smaller logits are
+    resized bilinearly (as the losses would)."""
+    if isinstance(raw, torch.Tensor):
+        outputs = {OUT: raw}
+    elif isinstance(raw, Mapping) and OUT in raw:
+        outputs = dict(raw)
+    elif getattr(raw, "logits", None) is not None:
+        outputs = {OUT: raw.logits}
+        if getattr(raw, "aux_logits", None) is not None:
+            outputs[AUX] = raw.aux_logits
+    else:
+        raise TypeError(f"a model output of type {type(raw).__name__} meets no form of the model contract")
+    return {name: _at_size(value, tuple(size)) for name, value in outputs.items()}
+
+
+def _at_size(logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tuple(logits.shape[-2:]) == size:
+        return logits
+    return F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+
+
+class ContractAdapter(nn.Module):
+    """A model of another library brought to the contract (`to_contract`), declaring `spec`.
+
+    Its state_dict keys, and so the module names in `spec`, gain the prefix `model.` (`model.decode_head`):
+    a family adopts the adapter from its first version, so no checkpoint's keys change.
+    """
+
+    def __init__(self, model: nn.Module, spec: ModelSpec = ModelSpec()) -> None:
+        super().__init__()
+        self.model = model
+        declare(self, spec)
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        return to_contract(self.model(images), images.shape[-2:])

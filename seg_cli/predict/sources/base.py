@@ -1,0 +1,65 @@
+"""What every input source of `seg predict` answers: its inputs, its items, and where their outputs go."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from seg_cli.predict.marks import write_marked
+from seg_cli.predict.naming import output_path
+
+if TYPE_CHECKING:
+    from seg_cli.predict.decoded import Decoded
+    from seg_cli.predict.writers.base import OutputWriter
+
+
+@dataclass
+class Item:
+    """One image to predict (a file; a video source: one frame), or why it could not be read.
+
+    `stem` names its outputs (seg_cli.predict.naming); `image` is a (C, H, W) tensor as seg_cli.data.io reads
+    it; `error` (then `image` is None) is reported and the item skipped.
+    """
+
+    name: Path | str
+    stem: Path
+    image: Any = None
+    error: str | None = None
+
+
+class Source:
+    """Input of one kind, found before the model loads (so that a missing input fails first).
+
+    A source yields items; the loop hands each item's writer outputs back to `store`, which by default saves
+    one marked file per item and kind at the item's stem. A source writing otherwise (frames into one video per
+    input) overrides `store` and `close`.
+    """
+
+    def __len__(self) -> int:
+        """The images it will yield (what `predicting N image(s)` counts)."""
+        raise NotImplementedError
+
+    @property
+    def inputs(self) -> int:
+        """The inputs named, those that could not be found included (what `N of M input(s)` counts)."""
+        raise NotImplementedError
+
+    def items(self, channels: int) -> Iterator[Item]:
+        """Each item, its image read with `channels` bands (the model's dataset.in_channels)."""
+        raise NotImplementedError
+
+    def store(self, item: Item, writer: OutputWriter, result: Decoded) -> None:
+        """Save `writer`'s picture of `item`'s result."""
+        save_file(item.stem, writer, result)
+
+    def close(self) -> None:
+        """Finish what `store` left open (nothing, for per-image files)."""
+
+
+def save_file(stem: Path, writer: OutputWriter, result: Decoded) -> None:
+    """Save `writer`'s picture of `result` as the marked file of its kind beside `stem`."""
+    path = output_path(stem, writer.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_marked(writer.picture(result), path, **writer.options)
