@@ -3,8 +3,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+
+def package_modules(folder: str, first: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The module names of the seg_cli package `folder` (such as "tasks"), its __init__ and base left out:
+    `first`, then the others in alphabetical order. Listed from the files, importing nothing, so that a new
+    task or output kind is its module alone."""
+    here = Path(__file__).parent / folder
+    names = sorted(path.stem for path in here.glob("*.py") if path.stem not in ("__init__", "base"))
+    return (*first, *(name for name in names if name not in first))
+
+
 DEFAULT_TASK = "multiclass"  # dataset.task when a config or checkpoint names none
-TASKS = (DEFAULT_TASK, "binary")  # dataset.task: the modules of seg_cli.tasks
+TASKS = package_modules("tasks", first=(DEFAULT_TASK,))  # dataset.task: the modules of seg_cli/tasks/
 RESIZE_MODES = ("shorter", "square")  # dataset.resize: shorter side to base_size (aspect kept), or both sides
 ON_ERROR = ("raise", "skip")  # data.on_error
 EVAL_RESOLUTIONS = ("original", "resized")  # eval.resolution: metrics at the label's size, or at the eval resize
@@ -18,7 +30,8 @@ SWITCHES = ("auto", "true", "false")  # train.progress, train.sync_bn
 EXPORT_FORMATS = ("onnx", "torchscript")  # seg export format=
 ONNX_EXPORTERS = ("auto", "dynamo", "legacy")  # seg export onnx_exporter=
 PREDICT_BACKENDS = ("torch", "onnx")  # seg predict backend=
-PREDICT_SAVE = ("mask", "color", "overlay", "prob", "cutout")  # seg predict save=: modules of seg_cli.predict.writers
+# seg predict save=: the modules of seg_cli/predict/writers/
+PREDICT_SAVE = package_modules("predict/writers", first=("mask",))
 DEVICES = ("auto", "cpu", "cuda", "cuda:N")  # train.device, device= (cuda = cuda:LOCAL_RANK; N any GPU index)
 DEVICE_PATTERN = r"auto|cpu|cuda(:\d+)?"  # the spellings DEVICES stands for (re.fullmatch)
 DATA_ACTIONS = ("check", "download", "show", "stats")  # seg data ACTION

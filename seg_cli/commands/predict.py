@@ -29,7 +29,7 @@ from seg_cli.metrics.threshold import parse_threshold
 from seg_cli.paths import config_dir
 from seg_cli.predict.predictor import Predictor, onnx_predictor
 from seg_cli.predict.run import predict_source
-from seg_cli.predict.sources.images import ImageSource
+from seg_cli.predict.sources import build_sources
 from seg_cli.predict.writers import build_writers
 from seg_cli.values import as_list
 
@@ -67,14 +67,15 @@ def main(cfg: DictConfig) -> int:
     given_save = checked_save(cfg)
     infer = inference_settings(cfg) or {}  # config first: a bad key fails before the model is loaded
     out_dir = Path(cfg.out) if cfg.out else run_dir()
-    source = ImageSource(list(cfg.inputs), out_dir, cfg.max_pixels)  # names every output before any write
+    sources = build_sources(list(cfg.inputs), out_dir, cfg.max_pixels)  # names every output before any write
     predictor = load_predictor(cfg, infer)
     threshold = predictor.threshold(given_threshold)  # binary: masks cut at a threshold
     save = given_save or list(predictor.task.default_save)
-    written = predict_source(source, predictor, build_writers(save, overlay_alpha=cfg.overlay_alpha), threshold)
+    writers = build_writers(save, overlay_alpha=cfg.overlay_alpha)
+    written = sum(predict_source(source, predictor, writers, threshold) for source in sources)
+    inputs = sum(source.inputs for source in sources)
     print(f"seg predict: wrote {', '.join(save)} for {written} image(s) to {out_dir}")
-    if written < source.inputs:
-        print(f"seg predict: {source.inputs - written} of {source.inputs} input(s) could not be read (see above)",
-              file=sys.stderr)
+    if written < inputs:
+        print(f"seg predict: {inputs - written} of {inputs} input(s) could not be read (see above)", file=sys.stderr)
         sys.exit(1)
     return written

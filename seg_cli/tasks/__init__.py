@@ -4,9 +4,9 @@ A task owns what differs between multi-class and binary segmentation: output cha
 default loss, the scorer and its best metric, per-image rows and the "worst" key, the decode rule (logits ->
 labels / probability / mask) and predict's default outputs. Code elsewhere asks the task, never its name.
 
-Checkpoints store the name; `get_task` turns it into the task. The names are seg_cli.choices.TASKS (the one
-table, read by the config checks before torch loads); the task of name N is the `TASK` of seg_cli.tasks.N, so
-a new task is one module here plus its name in TASKS. Task modules import torch and the metrics and losses
+Checkpoints store the name; `get_task` turns it into the task. The names are seg_cli.choices.TASKS (the
+modules of this folder, listed without importing them, read by the config checks before torch loads); the
+task of name N is the `TASK` of seg_cli.tasks.N, so a new task is one module here. Task modules import torch and the metrics and losses
 only inside their methods, so that config validation may ask a task its metrics cheaply.
 """
 

@@ -40,7 +40,7 @@ def test_the_registry_is_the_choices_table():
 
 
 def test_an_unknown_kind_is_a_config_error_naming_the_kinds():
-    with pytest.raises(ConfigError, match="save='video' is not allowed; choose from: mask, color, overlay"):
+    with pytest.raises(ConfigError, match="save='video' is not allowed; choose from: mask, color, cutout"):
         writer_class("video")
 
 

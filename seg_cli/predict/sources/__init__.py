@@ -1,5 +1,37 @@
 """The input sources of `seg predict`: one module per input kind (seg_cli.predict.sources.base.Source).
 
 `images` reads image files and folders. A new kind (a video: many frames per input, stored as one video per
-input and kind) is one module beside it, overriding `items`, `store` and `close`.
+input and kind) is one module beside it defining `SOURCE`, a Source subclass that `claims` its inputs and
+overrides `items`, `store` and `close`; build_sources finds it by listing this folder.
 """
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from seg_cli.choices import package_modules
+from seg_cli.predict.sources.base import Source
+from seg_cli.predict.sources.images import ImageSource
+
+__all__ = ["Source", "build_sources"]
+
+FALLBACK = "images"  # takes every input that no other kind claims
+
+
+def build_sources(inputs: list[str], out_dir: Path, max_pixels: int) -> list[Source]:
+    """One source per kind of input among `inputs` (each input to the first kind that claims it, in the
+    order of package_modules, `images` last), each naming its outputs before anything is written."""
+    sources: list[Source] = []
+    left = list(inputs)
+    for kind in package_modules("predict/sources"):
+        if kind == FALLBACK:
+            continue
+        source_class = importlib.import_module(f"{__name__}.{kind}").SOURCE
+        claimed = [path for path in left if source_class.claims(path)]
+        if claimed:
+            sources.append(source_class(claimed, out_dir, max_pixels))
+            left = [path for path in left if path not in claimed]
+    if left or not sources:
+        sources.append(ImageSource(left, out_dir, max_pixels))
+    return sources

@@ -37,6 +37,12 @@ class Source:
     input) overrides `store` and `close`.
     """
 
+    @classmethod
+    def claims(cls, path: str) -> bool:
+        """Whether a command-line input is of this kind (a video source: a video file). The `images` source
+        takes every input no other kind claims."""
+        return False
+
     def __len__(self) -> int:
         """The images it will yield (what `predicting N image(s)` counts)."""
         raise NotImplementedError

@@ -68,3 +68,6 @@ def find_inputs(inputs: list[str], out_dir: Path) -> tuple[list[Path], list[Path
     for path in missing:
         log.error("input not found: %s", path)
     return images, missing
+
+
+SOURCE = ImageSource

@@ -1,8 +1,8 @@
 """The output writers of `seg predict save=`: one module per kind, looked up by name.
 
-The names are seg_cli.choices.PREDICT_SAVE (the one table, read by the config check before torch loads); the
-writer of name N is the `WRITER` class of seg_cli.predict.writers.N, so a new output kind is one module here plus
-its name in PREDICT_SAVE.
+The names are seg_cli.choices.PREDICT_SAVE (the modules of this folder, listed without importing them, read by
+the config check before torch loads); the writer of name N is the `WRITER` class of seg_cli.predict.writers.N, so
+a new output kind is one module here.
 """
 
 from __future__ import annotations
