@@ -72,10 +72,12 @@ def main(cfg: DictConfig) -> int:
     threshold = predictor.threshold(given_threshold)  # binary: masks cut at a threshold
     save = given_save or list(predictor.task.default_save)
     writers = build_writers(save, overlay_alpha=cfg.overlay_alpha)
-    written = sum(predict_source(source, predictor, writers, threshold) for source in sources)
+    counts = [predict_source(source, predictor, writers, threshold) for source in sources]
+    written = sum(done for done, _ in counts)
+    failed = sum(skipped for _, skipped in counts) + sum(source.not_found for source in sources)
     inputs = sum(source.inputs for source in sources)
     print(f"seg predict: wrote {', '.join(save)} for {written} image(s) to {out_dir}")
-    if written < inputs:
-        print(f"seg predict: {inputs - written} of {inputs} input(s) could not be read (see above)", file=sys.stderr)
+    if failed:
+        print(f"seg predict: {failed} of {inputs} input(s) could not be read (see above)", file=sys.stderr)
         sys.exit(1)
     return written

@@ -13,22 +13,24 @@ from seg_cli.predict.writers import OutputWriter, build_writers
 log = logging.getLogger("seg.predict")
 
 
-def predict_source(source: Source, predictor: Predictor, writers: list[OutputWriter], threshold: float = 0.5) -> int:
+def predict_source(source: Source, predictor: Predictor, writers: list[OutputWriter], threshold: float = 0.5
+                   ) -> tuple[int, int]:
     """Predict and store every readable item of `source`; an unreadable one is logged and skipped. Returns the
-    number of items written; binary masks are foreground where prob >= `threshold`."""
+    numbers of items written and skipped; binary masks are foreground where prob >= `threshold`."""
     predictor.prepare()
     log.info("predicting %d image(s) with %s", len(source), predictor.source)
-    written = 0
+    written = skipped = 0
     for item in source.items(predictor.channels):
         if item.error is not None:
             log.error("%s", item.error)
+            skipped += 1
             continue
         result = predictor.predict(item.image, threshold)
         for writer in writers:
             source.store(item, writer, result)
         written += 1
     source.close()
-    return written
+    return written, skipped
 
 
 def save_outputs(stem: Path, rgb: Any, logits: Any, task: str, save: list[str], overlay_alpha: float,

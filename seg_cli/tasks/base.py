@@ -26,6 +26,9 @@ class Task:
     default_class_names: tuple[str, ...] | None = None  # None: class_0, class_1, ...
     one_foreground: bool = False  # masks hold background 0 and one foreground 1 (anything else is an error)
     thresholded: bool = False  # masks are cut from a probability at a threshold (predict threshold=, export)
+    # the `task` tag of the loss classes that fit it: a task deriving from another (its outputs and labels)
+    # inherits its losses along with the tag
+    loss_tag: str
 
     @property
     def target(self) -> Target:
@@ -34,8 +37,8 @@ class Task:
         raise NotImplementedError
 
     def fits_loss(self, loss_class: type) -> bool:
-        """Whether a loss class serves this task: it declares this task (`task = "binary"`) or none."""
-        return getattr(loss_class, "task", None) in (None, self.name)
+        """Whether a loss class serves this task: it declares the task's `loss_tag` (`task = "binary"`) or none."""
+        return getattr(loss_class, "task", None) in (None, self.loss_tag)
 
     def check_classes(self, num_classes: int) -> None:
         """Raise a ConfigError naming the fix when `dataset.num_classes` does not fit the task."""

@@ -21,6 +21,7 @@ class BinaryTask(Task):
     """One output channel, two labels; BCE, MAE / F-measure metrics; best.pt by max F."""
 
     name = "binary"
+    loss_tag = "binary"  # the losses that declare task = "binary"
     best_metrics = ("max_f", "mae", "mean_f", "dice", "iou_fg")
     # highest MAE first: defined for every image with labelled pixels, unlike Dice / IoU without foreground
     worst_key = ("mae", True)

@@ -20,6 +20,7 @@ class MulticlassTask(Task):
     """Class-index masks 0..N-1, cross-entropy, a confusion matrix; best.pt by mIoU."""
 
     name = "multiclass"
+    loss_tag = "multiclass"  # the losses that declare task = "multiclass"
     best_metrics = ("miou", "pixel_acc", "mean_acc", "mdice", "mf1", "mprecision", "mrecall", "fwiou")
     worst_key = ("miou", False)  # lowest per-image mIoU first
     default_save = ("mask", "overlay")

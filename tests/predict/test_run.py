@@ -70,8 +70,8 @@ def tiny_predictor(num_classes: int = 3, task: str = "multiclass") -> Predictor:
 def test_a_source_defined_here_drives_the_loop_and_writes_files(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="seg.predict")
     writers = build_writers(["mask", "overlay", "prob"], overlay_alpha=0.5)
-    written = predict_source(MemorySource(tmp_path), tiny_predictor(), writers)
-    assert written == 2
+    written, failed = predict_source(MemorySource(tmp_path), tiny_predictor(), writers)
+    assert (written, failed) == (2, 1)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         output_path(tmp_path / f"image{i}", kind).name for i in range(2) for kind in ("mask", "overlay", "prob"))
     for index, size in enumerate(SIZES):
@@ -83,8 +83,9 @@ def test_a_source_defined_here_drives_the_loop_and_writes_files(tmp_path, caplog
 
 def test_a_source_may_store_its_outputs_itself(tmp_path):
     source = ClipSource(tmp_path)
-    written = predict_source(source, tiny_predictor(1, "binary"), build_writers(["mask", "cutout"]), threshold=0.5)
-    assert written == 2 and source.closed and list(tmp_path.iterdir()) == []
+    written, failed = predict_source(source, tiny_predictor(1, "binary"), build_writers(["mask", "cutout"]),
+                                     threshold=0.5)
+    assert (written, failed) == (2, 0) and source.closed and list(tmp_path.iterdir()) == []
     assert [len(source.frames[kind]) for kind in ("mask", "cutout")] == [2, 2]
     assert source.frames["cutout"][0].mode == "RGBA" and source.frames["mask"][1].size == (16, 12)
 

@@ -92,7 +92,7 @@ def test_binary_decode_cuts_the_sigmoid_at_the_threshold():
 @pytest.mark.parametrize("name", TASKS)
 def test_train_eval_predict(name, tmp_path):
     want = EXPECTED[name]
-    dataset = [f"dataset={want['dataset']}", f"dataset.num_classes={want['num_classes']}"]
+    dataset = [f"dataset={want['dataset']}", f"dataset.task={name}", f"dataset.num_classes={want['num_classes']}"]
     trained = run_seg("train", *FAST_TRAIN, *dataset, cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr[-3000:]
     assert read_metrics(run_dirs(tmp_path)[-1])["best_metric"] == want["best"]
@@ -107,3 +107,15 @@ def test_train_eval_predict(name, tmp_path):
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == sorted(output_path(Path("photo"), kind).name for kind in want["save"])
     assert Image.open(tmp_path / "out" / "photo.png").size == (30, 22)
+
+
+def test_a_task_deriving_from_another_takes_its_losses():
+    from seg_cli.losses.binary import BinarySegmentationLoss
+    from seg_cli.losses.cross_entropy import SegmentationLoss
+    from seg_cli.tasks.binary import BinaryTask
+
+    class Saliency(BinaryTask):
+        name = "saliency"
+
+    assert Saliency().fits_loss(BinarySegmentationLoss) and not Saliency().fits_loss(SegmentationLoss)
+    assert not get_task("multiclass").fits_loss(BinarySegmentationLoss)

@@ -52,6 +52,11 @@ class Source:
         """The inputs named, those that could not be found included (what `N of M input(s)` counts)."""
         raise NotImplementedError
 
+    @property
+    def not_found(self) -> int:
+        """The inputs named that do not exist (logged when the source was built; they fail the run at the end)."""
+        return 0
+
     def items(self, channels: int) -> Iterator[Item]:
         """Each item, its image read with `channels` bands (the model's dataset.in_channels)."""
         raise NotImplementedError

@@ -33,6 +33,10 @@ class ImageSource(Source):
     def inputs(self) -> int:
         return len(self.paths) + len(self.missing)
 
+    @property
+    def not_found(self) -> int:
+        return len(self.missing)
+
     def items(self, channels: int) -> Iterator[Item]:
         from seg_cli.data.io import load_image
 
