@@ -80,6 +80,7 @@ def toolbox_scores(maps: list[np.ndarray], truths: list[np.ndarray], beta2: floa
     return {"mae": float(np.mean(maes)), "max_f": float(f[:256].max()), "mean_f": float(f[256])}
 
 
+@pytest.mark.slow
 def test_minmax_saliency_metrics_equal_the_toolbox_on_predicted_maps(tmp_path):
     root = write_duts(tmp_path / "DUTS", n_train=4, n_val=3)
     for mask_path in (root / "DUTS-TE" / "DUTS-TE-Mask").glob("*.png"):  # a column exactly at 128: background

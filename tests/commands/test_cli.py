@@ -124,6 +124,7 @@ def test_predict_reports_unreadable_files_and_still_predicts_the_rest(trained, t
     assert (tmp_path / "o" / "good.png").is_file()
 
 
+@pytest.mark.slow
 def test_resume_from_last_continues_where_the_run_stopped(tmp_path):
     first = run_seg("train", *FAST_TRAIN, "train.epochs=1", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
@@ -138,6 +139,7 @@ def test_resume_from_last_continues_where_the_run_stopped(tmp_path):
     assert ckpt["progress"]["epoch"] == 2 and ckpt["progress"]["global_step"] == 2 * steps_per_epoch
 
 
+@pytest.mark.slow
 def test_resume_of_a_checkpoint_from_an_older_seg_fills_new_keys_with_defaults(tmp_path):
     from seg_cli.checkpoint import load_checkpoint, save_checkpoint
 

@@ -143,6 +143,7 @@ def test_stored_threshold_reads_the_checkpoint_through_checkpoint_threshold(tmp_
     assert mask_threshold(None, "torch", None, str(path)) == 0.5
 
 
+@pytest.mark.slow
 def test_eval_per_image_csv_names_the_image_file(tmp_path):
     from tests.data.fixtures import write_folder
 

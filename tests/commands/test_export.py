@@ -51,6 +51,7 @@ def assert_matches_pytorch(run, model: nn.Module, num_classes: int = 4) -> None:
         assert np.abs(got - expected).max() < 1e-4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("exporter", ["auto", "legacy"])
 def test_onnx_export_matches_pytorch_in_onnxruntime_at_other_sizes(trained, exporter):
     pytest.importorskip("onnxruntime")
@@ -84,6 +85,7 @@ def test_torchscript_export_matches_pytorch_at_other_sizes(trained):
     assert_matches_pytorch(run, reference_model(trained))
 
 
+@pytest.mark.slow
 def test_export_above_tolerance_fails_with_one_line(trained):
     pytest.importorskip("onnxruntime")
     result = run_seg("export", "tolerance=1e-12", f"out={trained / 'strict.onnx'}", cwd=trained)

@@ -16,6 +16,7 @@ def trained(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_eval_slide_and_tta_modes_score_every_pixel(trained):
     plain = run_seg("eval", "workers=0", cwd=trained)
     assert plain.returncode == 0, plain.stderr
@@ -46,6 +47,7 @@ def test_predict_save_selection_and_list_file(trained, tmp_path):
     assert bad.returncode == 1 and "save='gif' is not allowed" in bad.stderr
 
 
+@pytest.mark.slow
 def test_predict_with_exported_onnx_matches_torch(trained, tmp_path):
     pytest.importorskip("onnxruntime")
     model_file = tmp_path / "model.onnx"
@@ -61,6 +63,7 @@ def test_predict_with_exported_onnx_matches_torch(trained, tmp_path):
     assert same.mean() > 0.99
 
 
+@pytest.mark.slow
 def test_focal_loss_trains(tmp_path):
     result = run_seg("train", *FAST_TRAIN, "loss=focal", "loss.gamma=1.0", "loss.class_weights=[1,2,2,2]", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -83,6 +86,7 @@ def test_square_sizes_and_single_items_are_one_value(trained, tmp_path):
     assert "HYDRA_FULL_ERROR" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_rectangular_train_crop_and_single_split(tmp_path):
     result = run_seg("train", *FAST_TRAIN, "dataset.crop_size=[32,40]", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -46,6 +46,7 @@ def assert_predicted(out, stem: str, size: tuple[int, int]) -> None:
     assert set(np.unique(np.asarray(Image.open(out / f"{stem}.png")))) <= {0, 255}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", [SMALL_UNET, ["model=lraspp_mobilenet_v3_large"]], ids=["unet", "lraspp"])
 def test_four_band_tiffs_train_evaluate_and_predict(tmp_path, bands, model):
     ok(run_seg("train", *folder_of_bands(bands), *model, *TINY, cwd=tmp_path))
@@ -63,6 +64,7 @@ def test_four_band_tiffs_train_evaluate_and_predict(tmp_path, bands, model):
     assert "photo.jpg has 3 bands but dataset.in_channels=4" in refused.stdout + refused.stderr
 
 
+@pytest.mark.slow
 def test_four_band_checkpoint_exports_with_four_input_channels(tmp_path, bands):
     ok(run_seg("train", *folder_of_bands(bands), *SMALL_UNET, *TINY, cwd=tmp_path))
     out = ok(run_seg("export", "format=torchscript", f"out={tmp_path / 'm.pt'}", cwd=tmp_path))

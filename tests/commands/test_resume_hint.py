@@ -130,6 +130,7 @@ def test_a_run_with_budget_left_is_resumed(progress, cfg):
     assert Progress(**progress).finished(cfg.train.epochs, cfg.train.max_steps) is None
 
 
+@pytest.mark.slow
 def test_auto_in_a_sweep_job_resumes_only_that_jobs_own_run(tmp_path):
     elsewhere = tmp_path / "outputs/train/2999-01-01/00-00-00-000000/checkpoints/last.pt"
     save_checkpoint({"config": {}, "progress": {"epoch": 99}}, elsewhere)  # another run's: not this job's

@@ -28,6 +28,7 @@ def test_bad_recipe_values_fail_with_one_line_naming_the_key(tmp_path, args, mes
     assert len(lines) == 1 and lines[0].startswith(f"seg: error: {message}"), result.stderr
 
 
+@pytest.mark.slow
 def test_max_steps_with_step_evaluations_and_early_stopping_through_the_cli(tmp_path):
     # 8 images / batch 2 = 4 steps an epoch: 10 steps end mid-way through epoch 3
     result = run_seg("train", *NO_EPOCHS, "train.max_steps=10", "train.eval_every_steps=4", "train.ema.decay=0.5",
@@ -58,6 +59,7 @@ def test_a_two_trial_optuna_search_runs_and_reports_the_best_configuration(tmp_p
     assert len(values) == 2 and best["best_value"] == pytest.approx(max(values))
 
 
+@pytest.mark.slow
 def test_training_draws_the_worst_validation_images_and_prints_the_chosen_metrics(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -50,6 +50,7 @@ def test_sync_batchnorm_auto_means_several_cuda_processes():
     assert not use_sync_batchnorm(False, "cuda", 4)
 
 
+@pytest.mark.slow
 def test_batchnorm_model_trains_at_batch_1_with_a_warning(tmp_path):
     result = run_seg("train", "train.batch_size=1", *FAST_TRAIN[4:], "train.epochs=1", "train.workers=0",
                      "train.progress=false", cwd=tmp_path)

@@ -3,6 +3,7 @@ from 1 alike."""
 
 import re
 
+import pytest
 import torch
 
 from seg_cli.engine import loop
@@ -46,6 +47,7 @@ def test_the_progress_bar_counts_epochs_from_1_like_the_log(monkeypatch):
     assert descriptions == ["epoch 1/3"]
 
 
+@pytest.mark.slow
 def test_a_run_without_a_terminal_logs_every_log_every_steps_and_rounds_the_final_line(tmp_path):
     result = run_seg("train", *FAST_TRAIN, "train.log_every=1", cwd=tmp_path)  # 4 steps, no terminal
     assert result.returncode == 0, result.stderr
