@@ -52,7 +52,7 @@ def smp(
     try:
         model = model_class(encoder_name=encoder, encoder_weights=weights, in_channels=in_channels,
                             classes=num_classes, **kwargs)
-    except (TypeError, ValueError, KeyError, AssertionError) as exc:
+    except (TypeError, ValueError, KeyError) as exc:  # SMP's and timm's checks of names and options
         raise ConfigError(f"model=smp (arch={arch}, encoder={encoder}, options={kwargs}): {exc}") from None
     return SmpAdapter(model, input_multiple(model), min_side(model))
 
