@@ -74,8 +74,9 @@ class SmpAdapter(ContractAdapter):
         return to_contract(logits, (height, width))
 
     def padding(self, size: int) -> int:
-        """Pixels to add to a side of `size` pixels."""
-        return max(self.min_side, math.ceil(size / self.multiple) * self.multiple) - size
+        """Pixels to add to a side of `size` pixels (integer arithmetic, so ONNX export keeps H, W dynamic)."""
+        to_multiple = (-size) % self.multiple
+        return max(self.min_side - size, to_multiple) if self.min_side > 1 else to_multiple
 
 
 def input_multiple(model: nn.Module) -> int:

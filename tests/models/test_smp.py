@@ -8,6 +8,7 @@ import warnings
 import pytest
 import torch
 
+from seg_cli.engine.freeze import Freezer
 from seg_cli.errors import ConfigError
 from seg_cli.models.contract import family_spec, spec_of
 from seg_cli.models.smp import SPEC, SmpAdapter, smp
@@ -44,6 +45,7 @@ def test_every_architecture_meets_the_contract_at_an_odd_size(arch):
     keys = list(model.state_dict())
     assert keys and all(key.startswith("model.") for key in keys)
     assert any(key.startswith("model.encoder.") for key in keys)
+    assert Freezer(model, ["backbone"]).prefixes == ("model.encoder",)  # train.freeze, train.backbone_lr_mult
 
 
 @pytest.mark.parametrize("arch", ["unet", "fpn", "segformer"])
@@ -83,6 +85,24 @@ def test_architecture_rules_from_smps_source():
     assert light("dpt").multiple == 32  # ViT patch 16, last feature reassembled at half resolution
     pan = light("pan")
     assert (pan.multiple, pan.min_side, pan.padding(45)) == (16, 128, 83)
+
+
+@pytest.mark.slow
+def test_onnx_export_keeps_height_and_width_dynamic_through_the_padding(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from seg_cli.export.exporters import LogitsOnly, choose_onnx_exporter, export_onnx
+
+    model = light("fpn", num_classes=2).eval()
+    export_onnx(LogitsOnly(model).eval(), torch.randn(2, 3, 64, 96), tmp_path / "m.onnx", None,
+                choose_onnx_exporter("auto"))
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
+    for size in [(64, 96), ODD, (33, 50)]:
+        images = torch.randn(1, 3, *size)
+        (logits,) = session.run(None, {session.get_inputs()[0].name: images.numpy()})
+        with torch.no_grad():
+            torch.testing.assert_close(torch.from_numpy(logits), model(images)["out"], atol=1e-4, rtol=1e-4)
 
 
 @pytest.mark.parametrize("arch,encoder,message", [
