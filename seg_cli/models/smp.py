@@ -53,7 +53,9 @@ def smp(
         model = model_class(encoder_name=encoder, encoder_weights=weights, in_channels=in_channels,
                             classes=num_classes, **kwargs)
     except (TypeError, ValueError, KeyError) as exc:  # SMP's and timm's checks of names and options
-        raise ConfigError(f"model=smp (arch={arch}, encoder={encoder}, options={kwargs}): {exc}") from None
+        culprit = next((key for key in kwargs if f"'{key}'" in str(exc)), None)  # a key timm did not take
+        where = f"model.options.{culprit}" if culprit else f"model=smp (arch={arch}, encoder={encoder}, options={kwargs})"
+        raise ConfigError(f"{where}: {exc}") from None
     return SmpAdapter(model, input_multiple(model), min_side(model))
 
 

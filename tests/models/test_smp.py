@@ -127,6 +127,11 @@ def test_options_the_architecture_does_not_take_are_named(options, message):
         smp(2, arch="unet", encoder="resnet18", options=options)
 
 
+def test_options_a_timm_encoder_does_not_take_are_named():
+    with pytest.raises(ConfigError, match=r"model\.options\.foo: .*unexpected keyword argument 'foo'"):
+        light("unet", foo=1)
+
+
 def test_options_reach_the_architecture():
     model = smp(2, arch="unet", encoder="resnet18", options={"decoder_channels": [32, 16, 16, 8, 8]})
     assert model.model.segmentation_head[0].in_channels == 8
