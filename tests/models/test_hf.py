@@ -1,0 +1,166 @@
+"""model=hf (seg_cli.models.hf): tiny random SegFormer and UperNet saved with save_pretrained meet the contract at an
+odd size, load their weights (another class count re-initialises only the head), fail in one line offline, and the
+CLI trains, evaluates and predicts with one. HF_HUB_OFFLINE=1 throughout: nothing waits on the network."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from seg_cli.engine.freeze import Freezer
+from seg_cli.errors import ConfigError
+from seg_cli.models.contract import family_spec, spec_of
+from seg_cli.models.hf import SPEC, hf
+from tests.helpers import FAST_TRAIN, run_dirs, run_seg
+
+transformers = pytest.importorskip("transformers")
+ODD = (37, 45)
+SAVED_CLASSES = 5
+
+
+def tiny_segformer() -> torch.nn.Module:
+    config = transformers.SegformerConfig(hidden_sizes=[8, 8, 16, 16], depths=[1, 1, 1, 1],
+                                          num_attention_heads=[1, 1, 1, 1], decoder_hidden_size=16,
+                                          num_labels=SAVED_CLASSES)
+    return transformers.SegformerForSemanticSegmentation(config)
+
+
+def tiny_upernet() -> torch.nn.Module:
+    backbone = transformers.ConvNextConfig(hidden_sizes=[8, 8, 16, 16], depths=[1, 1, 1, 1],
+                                           out_features=["stage1", "stage2", "stage3", "stage4"])
+    config = transformers.UperNetConfig(backbone_config=backbone, hidden_size=16, auxiliary_channels=8,
+                                        num_labels=SAVED_CLASSES)
+    return transformers.UperNetForSemanticSegmentation(config)
+
+
+TINY = {"segformer": (tiny_segformer, "model.segformer"), "upernet": (tiny_upernet, "model.backbone")}
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+
+
+@pytest.fixture(params=sorted(TINY))
+def saved(request, tmp_path):
+    """(architecture, folder written by save_pretrained, the saved model)."""
+    torch.manual_seed(0)
+    model = TINY[request.param][0]()
+    model.save_pretrained(tmp_path / request.param)
+    return request.param, str(tmp_path / request.param), model
+
+
+@pytest.mark.parametrize("pretrained", [True, False])
+def test_the_contract_at_an_odd_size(saved, pretrained):
+    arch, folder, _ = saved
+    model = hf(3, name=folder, pretrained=pretrained).train()
+    outputs = model(torch.randn(2, 3, *ODD))
+    expected = ["out", "aux"] if arch == "upernet" else ["out"]  # UperNet's auxiliary FCN head
+    assert list(outputs) == expected and all(v.shape == (2, 3, *ODD) for v in outputs.values())
+    assert all(key.startswith("model.") for key in model.state_dict())
+    spec = spec_of(model)
+    assert spec.encoder == (TINY[arch][1],) and spec.download_keys == ("pretrained",)
+    assert spec.aux_heads == (("model.auxiliary_head",) if arch == "upernet" else ())
+    assert family_spec({"_target_": "seg_cli.models.hf.hf"}) == SPEC
+    assert Freezer(model, ["backbone"]).prefixes == (TINY[arch][1],)  # train.freeze=[backbone]
+
+
+def test_pretrained_with_another_class_count_reinitialises_only_the_head(saved, caplog):
+    _, folder, original = saved
+    with caplog.at_level(logging.INFO, logger="seg_cli.models.hf"):
+        model = hf(3, name=folder, pretrained=True)
+    saved_state = original.state_dict()
+    changed = {key for key, value in model.model.state_dict().items()
+               if value.shape != saved_state[key].shape or not torch.equal(value, saved_state[key])}
+    assert changed and all(".classifier." in key for key in changed)  # decode (and auxiliary) head classifiers
+    lines = [r.getMessage() for r in caplog.records if r.name == "seg_cli.models.hf"]
+    assert len(lines) == 1 and f"{SAVED_CLASSES} classes in the checkpoint, num_classes=3" in lines[0]
+
+
+def test_pretrained_with_the_same_class_count_loads_every_weight(saved):
+    _, folder, original = saved
+    model = hf(SAVED_CLASSES, name=folder, pretrained=True)
+    torch.testing.assert_close(model.model.state_dict(), original.state_dict(), rtol=0, atol=0)
+
+
+def test_pretrained_false_gives_random_weights(saved):
+    _, folder, original = saved
+    torch.manual_seed(1)
+    model = hf(SAVED_CLASSES, name=folder, pretrained=False)
+    saved_state = original.state_dict()
+    assert any(not torch.equal(value, saved_state[key]) for key, value in model.model.state_dict().items()
+               if key.endswith("weight") and value.dim() > 1)
+
+
+def test_grey_images(saved):
+    arch, folder, _ = saved
+    model = hf(2, 1, folder, pretrained=True).eval()
+    with torch.no_grad():
+        assert model(torch.randn(1, 1, *ODD))["out"].shape == (1, 2, *ODD)
+
+
+def test_a_model_type_builds_random_and_offline():
+    model = hf(2, name="segformer")
+    assert type(model.model).__name__ == "SegformerForSemanticSegmentation"
+    with pytest.raises(ConfigError, match="model.name=segformer is a model type, which has no weights"):
+        hf(2, name="segformer", pretrained=True)
+
+
+def test_an_uncached_hub_id_is_one_line_at_once():
+    start = time.monotonic()
+    with pytest.raises(ConfigError) as info:
+        hf(2, name="nvidia/segformer-b0-finetuned-ade-512-512", pretrained=True)
+    assert time.monotonic() - start < 10
+    assert str(info.value) == ("model.name=nvidia/segformer-b0-finetuned-ade-512-512 is not in the Hugging Face "
+                               "cache and HF_HUB_OFFLINE is set: run once online or give a local folder")
+
+
+@pytest.mark.parametrize("name,options,message", [
+    ("bert", {}, "model.name=bert is a bert model, not a semantic-segmentation one; these are: beit, "),
+    ("segformer", {"hiden_dropout_prob": 0.2}, "model.options.hiden_dropout_prob is not a key of the segformer "
+                                               "config; close: hidden_dropout_prob"),
+    ("segformer", {"num_labels": 4}, "model.options.num_labels is set by model.num_classes"),
+    ("/no/such/folder", {}, "model.name=/no/such/folder: no folder with a config.json"),
+])
+def test_errors_are_one_line(name, options, message):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")) as info:
+        hf(2, name=name, options=options)
+    assert "\n" not in str(info.value)
+
+
+def test_options_reach_the_config():
+    model = hf(2, name="segformer", options={"decoder_hidden_size": 32})
+    assert model.model.config.decoder_hidden_size == 32 and model.model.config.num_labels == 2
+
+
+def test_importing_the_family_does_not_import_transformers():
+    code = "import sys, seg_cli.models.hf; assert 'transformers' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_train_eval_and_predict_an_odd_photo(tmp_path):
+    from PIL import Image
+
+    torch.manual_seed(0)
+    tiny_segformer().save_pretrained(tmp_path / "tiny")
+    offline = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf-home")}
+    model = ["model=hf", f"model.name={tmp_path / 'tiny'}", "model.pretrained=true"]
+    result = run_seg("train", *FAST_TRAIN, *model, cwd=tmp_path, env=offline)
+    assert result.returncode == 0, result.stderr
+    ckpt = run_dirs(tmp_path)[-1] / "checkpoints" / "best.pt"
+    # eval rebuilds with pretrained=false: the architecture from the folder's config, the weights from the ckpt
+    result = run_seg("eval", f"ckpt={ckpt}", "workers=0", cwd=tmp_path, env=offline)
+    assert result.returncode == 0, result.stderr
+
+    Image.new("RGB", (61, 37), (90, 140, 30)).save(tmp_path / "photo.png")
+    result = run_seg("predict", str(tmp_path / "photo.png"), f"ckpt={ckpt}", f"out={tmp_path / 'pred'}",
+                     cwd=tmp_path, env=offline)
+    assert result.returncode == 0, result.stderr
+    masks = list((tmp_path / "pred").rglob("*.png"))
+    assert masks and all(Image.open(p).size == (61, 37) for p in masks)
