@@ -53,9 +53,13 @@ def hf(num_classes: int, in_channels: int = 3, name: str = "segformer", pretrain
     auto = transformers.AutoModelForSemanticSegmentation
     if not pretrained:
         return HfAdapter(auto.from_config(config))
-    with _quiet(transformers):  # seg logs what matters below, in one line each
-        model, info = auto.from_pretrained(name, config=config, ignore_mismatched_sizes=True,
-                                           output_loading_info=True, local_files_only=_offline())
+    try:
+        with _quiet(transformers):  # seg logs what matters below, in one line each
+            model, info = auto.from_pretrained(name, config=config, ignore_mismatched_sizes=True,
+                                               output_loading_info=True, local_files_only=_offline())
+    except OSError as exc:  # a config cached or saved without its weights
+        where = "HF_HUB_OFFLINE is set" if _offline() else "they could not be fetched"
+        raise ConfigError(f"model.name={name}: no weights found ({where}): {_first_line(exc)}") from None
     mismatched = sorted({key.rsplit(".", 1)[0] for key, *_ in info.get("mismatched_keys", [])})
     if mismatched:
         log.info("model.name=%s: %d classes in the checkpoint, num_classes=%d, in_channels=%d: re-initialised %s",
@@ -143,8 +147,11 @@ def _load_config(transformers: Any, name: str) -> Any:
         if _unreachable(exc):
             raise ConfigError(f"model.name={name} is not in the Hugging Face cache and the network is "
                               f"unreachable: run once online or give a local folder") from None
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"model.name={name}: {first}") from None
+        raise ConfigError(f"model.name={name}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _unreachable(exc: BaseException) -> bool:

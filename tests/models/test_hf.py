@@ -134,14 +134,23 @@ def test_errors_are_one_line(name, options, message):
     assert "\n" not in str(info.value)
 
 
+def test_a_folder_without_weights_is_one_line(tmp_path):
+    tiny_segformer().config.save_pretrained(tmp_path / "config-only")
+    assert hf(2, name=str(tmp_path / "config-only")).model.config.num_labels == 2  # random: the config is enough
+    with pytest.raises(ConfigError, match=r"model\.name=.*config-only: no weights found") as info:
+        hf(2, name=str(tmp_path / "config-only"), pretrained=True)
+    assert "\n" not in str(info.value)
+
+
 def test_options_reach_the_config():
     model = hf(2, name="segformer", options={"decoder_hidden_size": 32})
     assert model.model.config.decoder_hidden_size == 32 and model.model.config.num_labels == 2
 
 
 def test_importing_the_family_does_not_import_transformers():
-    code = "import sys, seg_cli.models.hf; assert 'transformers' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True)
+    code = ("import sys, seg_cli.models.hf, seg_cli.cli; sys.argv = ['seg', 'train', 'model=hf', '--help']\n"
+            "try:\n    seg_cli.cli.main()\nexcept SystemExit:\n    pass\nassert 'transformers' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 
 def test_train_eval_and_predict_an_odd_photo(tmp_path):
