@@ -14,6 +14,7 @@ for it.
 from __future__ import annotations
 
 import difflib
+import inspect
 import logging
 import os
 from collections.abc import Iterator, Mapping
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from seg_cli.errors import ConfigError
@@ -72,7 +74,13 @@ def hf(num_classes: int, in_channels: int = 3, name: str = "segformer", pretrain
 
 class HfAdapter(ContractAdapter):
     """A transformers model under the contract; the auxiliary head's logits, caught by a forward hook (the
-    model keeps them for its own loss only), become "aux" while the head exists (export sets it to None)."""
+    model keeps them for its own loss only), become "aux" while the head exists (export sets it to None).
+
+    Position embeddings are interpolated to the input size where the model's forward offers it (Data2Vec-Vision
+    takes only its config's image_size otherwise). DPT's segmentation head reshapes ViT tokens to a square grid,
+    so its input is zero-padded (bottom, right) to a square of whole patches and the logits cropped back.
+    Data2Vec-Vision's head reshapes them to its config's image_size: its input is resized to that (as its image
+    processor does), the logits back to the input size."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__(model, SPEC)
@@ -80,14 +88,33 @@ class HfAdapter(ContractAdapter):
         head = getattr(model, "auxiliary_head", None)
         if head is not None:
             head.register_forward_hook(lambda module, args, output: self._aux.append(output))
+        takes = inspect.signature(model.forward).parameters
+        self.kwargs = {"interpolate_pos_encoding": True} if "interpolate_pos_encoding" in takes else {}
+        self.square_patch = _square_patch(model.config)  # plain ints: the state_dict keeps only `model.`
+        self.fixed_size = int(model.config.image_size) if model.config.model_type == "data2vec-vision" else 0
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         self._aux.clear()
-        outputs = to_contract(self.model(pixel_values=images), images.shape[-2:])
+        height, width = images.shape[-2:]
+        if self.square_patch:
+            side = -(-max(height, width) // self.square_patch) * self.square_patch
+            images = F.pad(images, (0, side - width, 0, side - height))
+        if self.fixed_size:
+            images = F.interpolate(images, size=(self.fixed_size,) * 2, mode="bilinear", align_corners=False)
+        size = (height, width) if self.fixed_size else images.shape[-2:]
+        outputs = to_contract(self.model(pixel_values=images, **self.kwargs), size)
         if self._aux and getattr(self.model, "auxiliary_head", None) is not None:
-            outputs[AUX] = to_contract(self._aux[-1], images.shape[-2:])["out"]
+            outputs[AUX] = to_contract(self._aux[-1], size)["out"]
         self._aux.clear()  # no tensor outlives the step
-        return outputs
+        return {name: value[..., :height, :width] for name, value in outputs.items()}
+
+
+def _square_patch(config: Any) -> int:
+    """The ViT patch size of a DPT model whose head needs a square grid of patches (0 for any other model)."""
+    if config.model_type != "dpt" or getattr(config, "is_hybrid", False):
+        return 0
+    backbone = getattr(config, "backbone_config", None)
+    return int(getattr(backbone, "patch_size", None) or config.patch_size)
 
 
 @contextmanager

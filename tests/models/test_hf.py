@@ -105,6 +105,32 @@ def test_grey_images(saved):
         assert model(torch.randn(1, 1, *ODD))["out"].shape == (1, 2, *ODD)
 
 
+# Tiny configs of the other architectures, built by model type (random, offline) with options.
+VIT = {"hidden_size": 32, "num_hidden_layers": 4, "num_attention_heads": 2, "intermediate_size": 64, "image_size": 64,
+       "patch_size": 8}
+OTHERS = {
+    "beit": ({**VIT, "out_indices": [1, 2, 3, 4], "pool_scales": [1, 2], "auxiliary_channels": 8}, "model.beit"),
+    "data2vec-vision": ({**VIT, "out_indices": [1, 2, 3, 4], "pool_scales": [1, 2], "auxiliary_channels": 8},
+                        "model.data2vec_vision"),
+    "dpt": ({**VIT, "neck_hidden_sizes": [8, 8, 16, 16], "fusion_hidden_size": 16, "backbone_out_indices": [0, 1, 2, 3]},
+            "model.dpt"),
+    "mobilevit": ({"hidden_sizes": [16, 24, 32], "neck_hidden_sizes": [8, 8, 16, 16, 24, 32, 64], "image_size": 64,
+                   "aspp_out_channels": 16}, "model.mobilevit"),
+    "mobilevitv2": ({"width_multiplier": 0.5, "aspp_out_channels": 16}, "model.mobilevitv2"),
+    "mobilenet_v2": ({"depth_multiplier": 0.35}, "model.mobilenet_v2"),
+}
+
+
+@pytest.mark.parametrize("model_type", sorted(OTHERS))
+def test_other_architectures_at_an_odd_size_and_grey(model_type):
+    options, encoder = OTHERS[model_type]
+    model = hf(2, 1, model_type, options=options).train()
+    outputs = model(torch.randn(2, 1, *ODD))
+    assert all(value.shape == (2, 2, *ODD) for value in outputs.values())
+    assert spec_of(model).encoder == (encoder,)
+    assert ("aux" in outputs) == bool(spec_of(model).aux_heads)  # BEiT, Data2Vec, DPT: the auxiliary head
+
+
 def test_a_model_type_builds_random_and_offline():
     model = hf(2, name="segformer")
     assert type(model.model).__name__ == "SegformerForSemanticSegmentation"
