@@ -199,3 +199,22 @@ def test_train_eval_and_predict_an_odd_photo(tmp_path):
     assert result.returncode == 0, result.stderr
     masks = list((tmp_path / "pred").rglob("*.png"))
     assert masks and all(Image.open(p).size == (61, 37) for p in masks)
+
+
+@pytest.mark.slow
+def test_onnx_export_of_a_segformer_keeps_height_and_width_dynamic(tmp_path):
+    pytest.importorskip("onnxruntime")
+    import onnxruntime
+
+    from seg_cli.export.exporters import LogitsOnly, choose_onnx_exporter, export_onnx
+
+    tiny_segformer().save_pretrained(tmp_path / "tiny")
+    model = hf(2, name=str(tmp_path / "tiny")).eval()
+    export_onnx(LogitsOnly(model).eval(), torch.randn(2, 3, 64, 96), tmp_path / "m.onnx", None,
+                choose_onnx_exporter("auto"))
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
+    for size in [(64, 96), ODD]:
+        images = torch.randn(1, 3, *size)
+        (logits,) = session.run(None, {session.get_inputs()[0].name: images.numpy()})
+        with torch.no_grad():
+            torch.testing.assert_close(torch.from_numpy(logits), model(images)["out"], atol=1e-4, rtol=1e-4)
