@@ -76,8 +76,8 @@ class HfAdapter(ContractAdapter):
     """A transformers model under the contract; the auxiliary head's logits, caught by a forward hook (the
     model keeps them for its own loss only), become "aux" while the head exists (export sets it to None).
 
-    Position embeddings are interpolated to the input size where the model's forward offers it (Data2Vec-Vision
-    takes only its config's image_size otherwise). DPT's segmentation head reshapes ViT tokens to a square grid,
+    Position embeddings are interpolated to the input size where the model's forward offers it (BEiT,
+    Data2Vec-Vision). DPT's segmentation head reshapes ViT tokens to a square grid,
     so its input is zero-padded (bottom, right) to a square of whole patches and the logits cropped back.
     Data2Vec-Vision's head reshapes them to its config's image_size: its input is resized to that (as its image
     processor does), the logits back to the input size."""
