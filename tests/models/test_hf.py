@@ -16,7 +16,7 @@ from seg_cli.engine.freeze import Freezer
 from seg_cli.errors import ConfigError
 from seg_cli.models.contract import family_spec, spec_of
 from seg_cli.models.hf import SPEC, hf
-from tests.helpers import FAST_TRAIN, run_dirs, run_seg
+from tests.helpers import FAST_TRAIN, assert_predicts_at_photo_size, run_dirs, run_seg
 
 transformers = pytest.importorskip("transformers")
 ODD = (37, 45)
@@ -180,7 +180,6 @@ def test_importing_the_family_does_not_import_transformers():
 
 
 def test_train_eval_and_predict_an_odd_photo(tmp_path):
-    from PIL import Image
 
     torch.manual_seed(0)
     tiny_segformer().save_pretrained(tmp_path / "tiny")
@@ -193,12 +192,7 @@ def test_train_eval_and_predict_an_odd_photo(tmp_path):
     result = run_seg("eval", f"ckpt={ckpt}", "workers=0", cwd=tmp_path, env=offline)
     assert result.returncode == 0, result.stderr
 
-    Image.new("RGB", (61, 37), (90, 140, 30)).save(tmp_path / "photo.png")
-    result = run_seg("predict", str(tmp_path / "photo.png"), f"ckpt={ckpt}", f"out={tmp_path / 'pred'}",
-                     cwd=tmp_path, env=offline)
-    assert result.returncode == 0, result.stderr
-    masks = list((tmp_path / "pred").rglob("*.png"))
-    assert masks and all(Image.open(p).size == (61, 37) for p in masks)
+    assert_predicts_at_photo_size(ckpt, tmp_path, offline)
 
 
 @pytest.mark.slow

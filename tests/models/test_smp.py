@@ -12,7 +12,7 @@ from seg_cli.engine.freeze import Freezer
 from seg_cli.errors import ConfigError
 from seg_cli.models.contract import family_spec, spec_of
 from seg_cli.models.smp import SPEC, SmpAdapter, smp
-from tests.helpers import FAST_TRAIN, run_dirs, run_seg
+from tests.helpers import FAST_TRAIN, assert_predicts_at_photo_size, run_dirs, run_seg
 
 pytest.importorskip("segmentation_models_pytorch")
 ARCHS = ["unet", "unetplusplus", "manet", "linknet", "fpn", "pspnet", "deeplabv3", "deeplabv3plus", "pan", "upernet",
@@ -160,7 +160,6 @@ def test_a_checkpoint_trained_from_imagenet_weights_rebuilds_with_nothing_downlo
 
 @pytest.mark.slow
 def test_train_eval_offline_and_predict_an_odd_photo(tmp_path):
-    from PIL import Image
 
     model = ["model=smp", "model.arch=fpn", "model.encoder=resnet18"]
     result = run_seg("train", *FAST_TRAIN, *model, cwd=tmp_path)
@@ -176,9 +175,4 @@ def test_train_eval_offline_and_predict_an_odd_photo(tmp_path):
     result = run_seg("eval", f"ckpt={ckpt}", "workers=0", cwd=tmp_path, env=offline)
     assert result.returncode == 0, result.stderr
 
-    Image.new("RGB", (61, 37), (90, 140, 30)).save(tmp_path / "photo.png")
-    result = run_seg("predict", str(tmp_path / "photo.png"), f"ckpt={ckpt}", f"out={tmp_path / 'pred'}",
-                     cwd=tmp_path, env=offline)
-    assert result.returncode == 0, result.stderr
-    masks = [p for p in (tmp_path / "pred").rglob("*.png")]
-    assert masks and all(Image.open(p).size == (61, 37) for p in masks)
+    assert_predicts_at_photo_size(ckpt, tmp_path, offline)
