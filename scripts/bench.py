@@ -243,7 +243,7 @@ def bench_eval(training, config: dict[str, Any], args) -> dict[str, float]:
     from seg_cli.data.replay import ReplayLoader
     from seg_cli.engine.loop import evaluate
     from seg_cli.metrics.confusion import ConfusionMatrix
-    from seg_cli.models.build import unwrap_model
+    from seg_cli.models.contract import unwrap_model
 
     d, e = config["dataset"], config["eval"]
     model, device, dtype = unwrap_model(training.model), training.device, training.options.amp_dtype
@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         torch.set_num_threads(args.threads)
     from seg_cli.data.build import resolve_workers
     from seg_cli.engine.training import build_training
-    from seg_cli.models.build import unwrap_model
+    from seg_cli.models.contract import unwrap_model
 
     config = compose_config(args)
     # Timed blocks alternate for (2 rounds + 2) x (steps + warm-up) steps: an epoch budget the schedule

@@ -79,7 +79,7 @@ def explain_forward_error(exc: ValueError, model: nn.Module, images: torch.Tenso
     """PyTorch's single-value BatchNorm error as seg's one line naming the layer; other errors unchanged."""
     if SINGLE_VALUE_MESSAGE not in str(exc):
         return exc
-    from seg_cli.models.build import unwrap_model
+    from seg_cli.models.contract import unwrap_model
 
     plain = unwrap_model(model)
     layers = single_value_batchnorms(plain, tuple(images.shape[-2:]), images.shape[1]) or ["(unknown)"]

@@ -28,7 +28,7 @@ from seg_cli.engine.tensorboard import confusion_image, log_hparams, sample_grid
 from seg_cli.metrics.confusion import DEFAULT_TABLE
 from seg_cli.metrics.names import LOWER_IS_BETTER
 from seg_cli.metrics.per_image import PerImageResults
-from seg_cli.models.build import unwrap_model
+from seg_cli.models.contract import unwrap_model
 from seg_cli.tasks import DEFAULT_TASK, get_task
 from seg_cli.utils import write_json
 

@@ -17,7 +17,7 @@ from torch import nn
 
 from seg_cli.choices import INFER_MODES
 from seg_cli.errors import ConfigError
-from seg_cli.models.build import model_outputs
+from seg_cli.models.contract import model_outputs
 from seg_cli.values import size_pair
 
 Size = tuple[int, int]

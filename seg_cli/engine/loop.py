@@ -22,7 +22,7 @@ from seg_cli.engine.inference import predict_logits
 from seg_cli.errors import SegError
 from seg_cli.metrics.per_image import PerImageResults
 from seg_cli.metrics.scorers import MulticlassScorer
-from seg_cli.models.build import model_outputs
+from seg_cli.models.contract import model_outputs
 
 log = logging.getLogger(__name__)
 Scorer = Any  # MulticlassScorer | BinaryScorer (seg_cli.metrics.scorers)

@@ -11,7 +11,8 @@ from torch import nn
 
 from seg_cli.checkpoint import rng_state, save_checkpoint, set_rng_state
 from seg_cli.errors import CheckpointError, SegError
-from seg_cli.models.build import load_model_state, unwrap_model
+from seg_cli.models.build import load_model_state
+from seg_cli.models.contract import unwrap_model
 
 if TYPE_CHECKING:
     from seg_cli.engine.ema import ModelEma

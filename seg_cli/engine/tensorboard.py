@@ -10,7 +10,7 @@ from torch import nn
 from seg_cli.data.bands import rgb_view
 from seg_cli.data.palette import class_palette
 from seg_cli.data.transforms import IMAGENET_MEAN, IMAGENET_STD, NormalizeImage
-from seg_cli.models.build import model_outputs
+from seg_cli.models.contract import model_outputs
 from seg_cli.tasks import get_task
 
 CELL_PIXELS = 16  # each confusion-matrix cell becomes a CELL_PIXELS x CELL_PIXELS square

@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 from seg_cli.errors import CheckpointError
-from seg_cli.models.contract import model_outputs, unwrap_model  # noqa: F401  (their long-standing import path)
 from seg_cli.utils import call_with_config, split_target
 
 log = logging.getLogger(__name__)

@@ -19,12 +19,13 @@ from seg_cli.engine.loop import train_one_epoch
 from seg_cli.engine.optim import build_param_groups
 from seg_cli.export.exporters import LogitsOnly
 from seg_cli.losses.cross_entropy import SegmentationLoss
-from seg_cli.models.build import build_model, model_outputs
+from seg_cli.models.build import build_model
 from seg_cli.models.contract import (
     ContractAdapter,
     ModelSpec,
     deep_supervision,
     family_spec,
+    model_outputs,
     spec_of,
     to_contract,
 )

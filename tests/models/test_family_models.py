@@ -10,7 +10,8 @@ from torch import nn
 from torchvision.models import ResNet18_Weights, ResNet50_Weights, VGG16_Weights, resnet18, resnet50, vgg16
 
 from seg_cli.models import fcn_vgg
-from seg_cli.models.build import build_model, model_outputs
+from seg_cli.models.build import build_model
+from seg_cli.models.contract import model_outputs
 from seg_cli.paths import config_dir
 
 FAMILY = ["fcn32s_vgg16", "fcn16s_vgg16", "fcn8s_vgg16", "unet", "u2net", "u2net_lite", "linknet",

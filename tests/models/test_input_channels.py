@@ -10,7 +10,8 @@ from torchvision.models import resnet18
 from torchvision.models import segmentation as tvseg
 
 from seg_cli.models import linknet, torchvision_models
-from seg_cli.models.build import build_model, model_outputs
+from seg_cli.models.build import build_model
+from seg_cli.models.contract import model_outputs
 from seg_cli.models.input_conv import adapt_rgb_weight, set_input_channels, with_in_channels
 from seg_cli.paths import config_dir
 

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from seg_cli.models.build import build_model, load_model_state, load_weights, model_outputs
+from seg_cli.models.build import build_model, load_model_state, load_weights
+from seg_cli.models.contract import model_outputs
 from seg_cli.paths import config_dir
 from seg_cli.utils import import_target
 
