@@ -43,6 +43,7 @@ from seg_cli.errors import ConfigError, DataError
 from seg_cli.metrics.confusion import DEFAULT_TABLE
 from seg_cli.metrics.names import resolve_best_metric
 from seg_cli.models.build import build_model
+from seg_cli.models.contract import rebuild_keys
 from seg_cli.tasks import DEFAULT_TASK
 from seg_cli.utils import call_with_config, split_target
 from seg_cli.values import as_list, size_pair
@@ -62,6 +63,7 @@ def build_training(config: dict[str, Any], resume_state: dict[str, Any] | None =
              t["batch_size"], t["accumulate_steps"], world * t["batch_size"] * t["accumulate_steps"])
     train_set, val_set = build_datasets(config)
     model = build_model(config["model"])
+    config["model"].update(rebuild_keys(model))  # into the checkpoints this run writes
     check_training_setup(config, model, (train_set, val_set), world, device.type)
     model = place_model(model, t, device, world)
     freezer = Freezer(model, as_list("train.freeze", t["freeze"], str), t["freeze_epochs"])

@@ -19,6 +19,9 @@ Declaration. A family states, in one `ModelSpec` (a module-level `SPEC`, set on 
   the model must skip, as torchvision's do);
 - `download_keys`: its builder keywords that download weights (switched off when weights come from a file).
 
+Rebuilding. A checkpoint stores the run config; a model whose builder reads more than that config (a hub
+config from a cache) returns, from `rebuild_keys()`, the builder keywords that make it rebuild without that.
+
 Published whole-network weights come through a provider (seg_cli.models.published). A model that declares
 nothing is read with torchvision's names: encoder `backbone`, aux head `aux_classifier`, where they exist.
 """
@@ -89,6 +92,14 @@ def family_spec(model_cfg: Mapping[str, Any]) -> ModelSpec:
     except ConfigError:  # a target that does not import fails later, with the builder's own message
         return UNDECLARED
     return getattr(sys.modules.get(builder.__module__), "SPEC", UNDECLARED)
+
+
+def rebuild_keys(model: nn.Module) -> dict[str, Any]:
+    """Model config keys a checkpoint stores besides the run's own, so that it rebuilds on another machine (a
+    family whose builder reads something outside the config, such as a hub's cache, returns them from its
+    model's `rebuild_keys()`; other models need none)."""
+    keys = getattr(unwrap_model(model), "rebuild_keys", None)
+    return dict(keys()) if callable(keys) else {}
 
 
 def model_outputs(outputs: torch.Tensor | dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

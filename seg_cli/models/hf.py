@@ -16,7 +16,6 @@ from __future__ import annotations
 import difflib
 import inspect
 import logging
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seg_cli.errors import ConfigError
+from seg_cli.models import hf_hub
 from seg_cli.models.contract import AUX, ContractAdapter, ModelSpec, to_contract
 
 log = logging.getLogger(__name__)
@@ -41,27 +41,23 @@ OWN_KEYS = {"num_labels": "model.num_classes (set by the dataset)", "id2label": 
 
 
 def hf(num_classes: int, in_channels: int = 3, name: str = "segformer", pretrained: bool = False,
-       options: Mapping[str, Any] | None = None) -> HfAdapter:
+       options: Mapping[str, Any] | None = None, config: Mapping[str, Any] | None = None) -> HfAdapter:
     """The transformers semantic-segmentation model `name` (hub id, local folder or model type) with
     `num_classes` outputs; `pretrained` loads its weights (a head of another size re-initialised), otherwise
-    random weights from its config; `options` set attributes of that config (hidden_dropout_prob, ...)."""
+    random weights from its config; `options` set attributes of that config (hidden_dropout_prob, ...).
+    `config`, the model's transformers config as a dict, is what seg stores in checkpoints (HfAdapter.rebuild_keys):
+    given, the architecture is built from it, with neither the hub nor the folder."""
     import transformers
 
-    config = _config(transformers, str(name), pretrained)
-    _set_options(config, dict(options or {}))
-    published_classes = config.num_labels
-    config.num_labels = num_classes  # also resets id2label / label2id to num_classes entries
-    _set_in_channels(config, in_channels)
+    hf_config = _from_dict(transformers, config) if config else _config(transformers, str(name), pretrained)
+    _set_options(hf_config, dict(options or {}))
+    published_classes = hf_config.num_labels
+    hf_config.num_labels = num_classes  # also resets id2label / label2id to num_classes entries
+    _set_in_channels(hf_config, in_channels)
     auto = transformers.AutoModelForSemanticSegmentation
     if not pretrained:
-        return HfAdapter(auto.from_config(config))
-    try:
-        with _quiet(transformers):  # seg logs what matters below, in one line each
-            model, info = auto.from_pretrained(name, config=config, ignore_mismatched_sizes=True,
-                                               output_loading_info=True, local_files_only=_offline())
-    except OSError as exc:  # a config cached or saved without its weights
-        where = "HF_HUB_OFFLINE is set" if _offline() else "they could not be fetched"
-        raise ConfigError(f"model.name={name}: no weights found ({where}): {_first_line(exc)}") from None
+        return HfAdapter(auto.from_config(hf_config), str(name))
+    model, info = _load_weights(transformers, auto, str(name), hf_config)
     mismatched = sorted({key.rsplit(".", 1)[0] for key, *_ in info.get("mismatched_keys", [])})
     if mismatched:
         log.info("model.name=%s: %d classes in the checkpoint, num_classes=%d, in_channels=%d: re-initialised %s",
@@ -69,7 +65,23 @@ def hf(num_classes: int, in_channels: int = 3, name: str = "segformer", pretrain
     if info.get("missing_keys"):
         log.warning("model.name=%s: %d weights not in the checkpoint, left random: %s", name,
                     len(info["missing_keys"]), ", ".join(sorted(info["missing_keys"])[:5]))
-    return HfAdapter(model)
+    return HfAdapter(model, str(name))
+
+
+def _load_weights(transformers: Any, auto: Any, name: str, config: Any) -> tuple[nn.Module, dict[str, Any]]:
+    """(model, loading info) with the weights of `name`: the folder or the cache, then the hub when it answers."""
+    source = str(Path(name).expanduser()) if hf_hub.is_folder(name) else name
+    attempts = (True,) if hf_hub.local_only(name) else (True, False)
+    for local in attempts:
+        try:
+            with _quiet(transformers):  # seg logs what matters, in one line each
+                return auto.from_pretrained(source, config=config, ignore_mismatched_sizes=True,
+                                            output_loading_info=True, local_files_only=local)
+        except OSError as exc:  # not cached yet (then fetched), or a config saved without its weights
+            error = exc
+    if not hf_hub.is_folder(name) and len(attempts) == 1:
+        raise hf_hub.not_cached(name, "'s weights")
+    raise ConfigError(f"model.name={name}: no weights found: {hf_hub.first_line(error)}") from None
 
 
 class HfAdapter(ContractAdapter):
@@ -82,8 +94,9 @@ class HfAdapter(ContractAdapter):
     Data2Vec-Vision's head reshapes them to its config's image_size: its input is resized to that (as its image
     processor does), the logits back to the input size."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, name: str = "") -> None:
         super().__init__(model, SPEC)
+        self.name = name
         self._aux: list[torch.Tensor] = []
         head = getattr(model, "auxiliary_head", None)
         if head is not None:
@@ -107,6 +120,14 @@ class HfAdapter(ContractAdapter):
             outputs[AUX] = to_contract(self._aux[-1], size)["out"]
         self._aux.clear()  # no tensor outlives the step
         return {name: value[..., :height, :width] for name, value in outputs.items()}
+
+    def rebuild_keys(self) -> dict[str, Any]:
+        """Model config keys a checkpoint stores so that it rebuilds anywhere: the transformers config (no hub,
+        no folder needed), and a folder's absolute path (a relative one depends on the working directory)."""
+        keys: dict[str, Any] = {"config": _plain_config(self.model.config)}
+        if self.name and hf_hub.is_folder(self.name):
+            keys["name"] = str(Path(self.name).expanduser().resolve())
+        return keys
 
 
 def _square_patch(config: Any) -> int:
@@ -132,60 +153,6 @@ def _quiet(transformers: Any) -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _offline() -> bool:
-    """HF_HUB_OFFLINE as set now (huggingface_hub reads it once, at import)."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _config(transformers: Any, name: str, pretrained: bool) -> Any:
-    """The transformers config of `name`, checked to be a semantic-segmentation model's."""
-    mapping = transformers.MODEL_FOR_SEMANTIC_SEGMENTATION_MAPPING
-    types = sorted(config_class.model_type for config_class in mapping.keys())
-    if name in transformers.CONFIG_MAPPING and not Path(name).exists():  # a model type: default config
-        if pretrained:
-            raise ConfigError(f"model.name={name} is a model type, which has no weights: pretrained=true needs "
-                              f"a hub id or a local folder")
-        config = transformers.AutoConfig.for_model(name)
-    else:
-        config = _load_config(transformers, name)
-    if type(config) not in mapping:
-        raise ConfigError(f"model.name={name} is a {config.model_type} model, not a semantic-segmentation one; "
-                          f"these are: {', '.join(types)}")
-    return config
-
-
-def _load_config(transformers: Any, name: str) -> Any:
-    path = Path(name).expanduser()
-    if name.startswith((".", "/", "~")) or path.is_dir():
-        if not (path / "config.json").is_file():
-            raise ConfigError(f"model.name={name}: no folder with a config.json (one written by save_pretrained)")
-        return transformers.AutoConfig.from_pretrained(str(path))
-    offline = _offline()
-    try:  # the cache first: a cached id builds with no request (and no retries when the network is down)
-        return transformers.AutoConfig.from_pretrained(name, local_files_only=True)
-    except (OSError, ValueError):
-        pass
-    try:
-        return transformers.AutoConfig.from_pretrained(name, local_files_only=offline)
-    except (OSError, ValueError) as exc:
-        if offline:
-            raise ConfigError(f"model.name={name} is not in the Hugging Face cache and HF_HUB_OFFLINE is set: "
-                              f"run once online or give a local folder") from None
-        if _unreachable(exc):
-            raise ConfigError(f"model.name={name} is not in the Hugging Face cache and the network is "
-                              f"unreachable: run once online or give a local folder") from None
-        raise ConfigError(f"model.name={name}: {_first_line(exc)}") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
-def _unreachable(exc: BaseException) -> bool:
-    text = f"{exc} {exc.__cause__} {exc.__context__}".lower()
-    return any(word in text for word in ("connect", "offline", "resolve", "timed out", "network"))
-
-
 def _set_options(config: Any, options: dict[str, Any]) -> None:
     known = sorted(config.to_dict())
     for key, value in options.items():
@@ -207,3 +174,44 @@ def _set_in_channels(config: Any, in_channels: int) -> None:
     if in_channels != 3:
         raise ConfigError(f"dataset.in_channels={in_channels}: the {config.model_type} model has no num_channels "
                           f"to set, so it takes 3-channel images only")
+
+
+LABEL_KEYS = ("id2label", "label2id")  # int-keyed (no OmegaConf key type), and num_classes sets them anyway
+
+
+def _plain_config(config: Any) -> dict[str, Any]:
+    """The config as plain data for a checkpoint's run config, without its label tables (nested configs too)."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: strip(item) for key, item in value.items() if key not in LABEL_KEYS}
+        return value
+
+    return strip(config.to_dict())
+
+
+def _from_dict(transformers: Any, config: Mapping[str, Any]) -> Any:
+    """A transformers config from the dict a checkpoint stores."""
+    values = dict(config)
+    model_type = values.pop("model_type", None)
+    if model_type not in transformers.CONFIG_MAPPING:
+        raise ConfigError(f"model.config holds model_type={model_type!r}, which this transformers "
+                          f"({transformers.__version__}) does not know: upgrade transformers")
+    return transformers.CONFIG_MAPPING[model_type].from_dict(values)
+
+
+def _config(transformers: Any, name: str, pretrained: bool) -> Any:
+    """The transformers config of `name`, checked to be a semantic-segmentation model's."""
+    mapping = transformers.MODEL_FOR_SEMANTIC_SEGMENTATION_MAPPING
+    types = sorted(config_class.model_type for config_class in mapping.keys())
+    if hf_hub.is_model_type(transformers, name):  # a model type: default config
+        if pretrained:
+            raise ConfigError(f"model.name={name} is a model type, which has no weights: pretrained=true needs "
+                              f"a hub id or a local folder")
+        config = transformers.AutoConfig.for_model(name)
+    else:
+        config = hf_hub.load_config(transformers, name)
+    if type(config) not in mapping:
+        raise ConfigError(f"model.name={name} is a {config.model_type} model, not a semantic-segmentation one; "
+                          f"these are: {', '.join(types)}")
+    return config
