@@ -53,7 +53,8 @@ def prefetch_published_weights(flags: Sequence[str], overrides: Sequence[str]) -
         return
     from seg_cli.models.published import ensure_cached  # torch and the providers: only on this path
 
-    ensure_cached(values.get("model", ""))
+    keys = {key.removeprefix("model."): value for key, value in values.items() if key.startswith("model.")}
+    ensure_cached(values.get("model", ""), keys)
 
 
 def inputs_override(inputs: Sequence[str]) -> str:

@@ -27,6 +27,16 @@ def options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONFIGS / group).glob("*.yaml"))
 
 
+def load_option(group: str, option: str) -> dict:
+    """A group's YAML over the options its `defaults` list names (a named hub model on top of hf.yaml)."""
+    own = OmegaConf.to_container(OmegaConf.load(CONFIGS / group / f"{option}.yaml"))
+    merged: dict = {}
+    for base in own.pop("defaults", []):
+        if base != "_self_":
+            merged.update(load_option(group, base))
+    return {**merged, **own}
+
+
 def keys_not_taken(group: str, section: dict) -> list[str]:
     """The keys of a group's config its `_target_` does not take."""
     target, kwargs = split_target(section)
@@ -47,8 +57,7 @@ def test_every_group_is_covered():
 
 @pytest.mark.parametrize("group,option", [(g, o) for g in TARGET_GROUPS for o in options(g)])
 def test_every_key_of_a_yaml_is_a_keyword_argument_of_its_target(group, option):
-    section = OmegaConf.to_container(OmegaConf.load(CONFIGS / group / f"{option}.yaml"))
-    assert keys_not_taken(group, section) == []
+    assert keys_not_taken(group, load_option(group, option)) == []
 
 
 @pytest.mark.parametrize("option", options("augment"))

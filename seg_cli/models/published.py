@@ -15,14 +15,16 @@ import torch
 
 from seg_cli.errors import ConfigError
 from seg_cli.legacy import current_target
+from seg_cli.models.hf_weights import HubWeights
 from seg_cli.models.torchvision_weights import TorchvisionWeights
 
 
 class WeightsProvider(Protocol):
     """A source of published weights; `weights` is its own handle for one set (torchvision: a WeightsEnum)."""
 
-    def weights(self, target: str) -> Any | None:
-        """The published weights of the builder at the dotted `target`; None when it has none here."""
+    def weights(self, model_cfg: dict[str, Any]) -> Any | None:
+        """The published weights a model config names (its builder's `_target_`, moved ones followed, and its
+        keys, such as a hub id); None when it names none of this provider's."""
 
     def builders(self) -> list[str]:
         """Names of the builders with published weights (for messages)."""
@@ -34,7 +36,10 @@ class WeightsProvider(Protocol):
         """The weights whose label set `seg predict` assumes for a model without its own."""
 
     def cache_path(self, weights: Any) -> Path:
-        """The local file the weights are read from (downloaded there when missing)."""
+        """The local file or folder the weights are read from (downloaded there when missing)."""
+
+    def is_cached(self, weights: Any) -> bool:
+        """Whether the weights are there to read with no request."""
 
     def fetch_state_dict(self, weights: Any, progress: bool | None = None) -> dict[str, torch.Tensor]:
         """The state dict, from the cache or downloaded; CheckpointError (one line) when neither works."""
@@ -49,22 +54,23 @@ class WeightsProvider(Protocol):
         """The figures the publisher measured, as fractions like seg's own metrics (None if none)."""
 
 
-PROVIDERS: tuple[WeightsProvider, ...] = (TorchvisionWeights(),)
+PROVIDERS: tuple[WeightsProvider, ...] = (TorchvisionWeights(), HubWeights())
 
 
 def _provider(weights: Any) -> WeightsProvider:
     return next(p for p in PROVIDERS if p.owns(weights))
 
 
-def _target_weights(target: str) -> Any | None:
-    target = current_target(target, {})[0]  # a moved builder keeps its weights
-    return next((w for w in (p.weights(target) for p in PROVIDERS) if w is not None), None)
+def _config_weights(model_cfg: dict[str, Any]) -> Any | None:
+    target = current_target(str(model_cfg.get("_target_", "")), {})[0]  # a moved builder keeps its weights
+    model_cfg = {**model_cfg, "_target_": target}
+    return next((w for w in (p.weights(model_cfg) for p in PROVIDERS) if w is not None), None)
 
 
 def weights_of(model_cfg: dict[str, Any]) -> Any:
     """The published weights of the builder a model config names; ConfigError for a model without any."""
     target = str(model_cfg.get("_target_", ""))
-    weights = _target_weights(target)
+    weights = _config_weights(model_cfg)
     if weights is None:
         name = target.rpartition(".")[2]
         chosen = f"model={name}" if name else "no model= choice"
@@ -79,7 +85,7 @@ def cache_path(weights: Any) -> Path:
 
 
 def is_cached(weights: Any) -> bool:
-    return cache_path(weights).is_file()
+    return _provider(weights).is_cached(weights)
 
 
 def fetch_state_dict(weights: Any, progress: bool | None = None) -> dict[str, torch.Tensor]:
@@ -94,7 +100,7 @@ def label_set(weights: Any) -> dict[str, Any]:
 def default_label_set(model_cfg: dict[str, Any]) -> dict[str, Any]:
     """The label set `seg predict` assumes without a dataset: that of the model's published weights, else
     the first provider's default (torchvision's COCO-with-VOC-labels set)."""
-    own = _target_weights(str(model_cfg.get("_target_", "")))
+    own = _config_weights(model_cfg)
     return label_set(own if own is not None else PROVIDERS[0].default_weights())
 
 
@@ -118,22 +124,38 @@ def format_published(metrics: dict[str, Any]) -> str:
 
     lines = [f"{'':<10}  {'measured':>9}  {'published':>9}"]
     for key, label in (("pixel_acc", "pixel acc"), ("miou", "mIoU")):
-        lines.append(f"{label:<10}  {pct(metrics.get(key)):>9}  {pct(published[key]):>9}")
-    lines.append(f"published: {published['source']}, measured at the resized resolution, shorter side "
-                 f"{published['base_size']} (eval.resolution=resized, dataset.base_size={published['base_size']})")
+        lines.append(f"{label:<10}  {pct(metrics.get(key)):>9}  {pct(published.get(key)):>9}")
+    protocol = published.get("protocol") or (f"measured at the resized resolution, shorter side "
+                                              f"{published['base_size']} (eval.resolution=resized, "
+                                              f"dataset.base_size={published['base_size']})")
+    lines.append(f"published: {published['source']}, {protocol}")
     return "\n".join(lines)
 
 
-def ensure_cached(option: str) -> None:
-    """Download the published weights of the model option `option` (configs/model/OPTION.yaml) into the
-    provider's cache unless they are there (no-op for an option without published weights: the command then
-    says what is wrong)."""
+def ensure_cached(option: str, keys: dict[str, str] | None = None) -> None:
+    """Download the published weights of the model option `option` (configs/model/OPTION.yaml, its `defaults`
+    followed, with the command line's model `keys` on top) into the provider's cache unless they are there
+    (no-op for an option without published weights: the command then says what is wrong)."""
+    model_cfg = {**option_config(option), **(keys or {})}
+    weights = _config_weights(model_cfg) if model_cfg.get("_target_") else None
+    if weights is not None and not is_cached(weights):
+        fetch_state_dict(weights)
+
+
+def option_config(option: str) -> dict[str, Any]:
+    """The plain keys of configs/model/OPTION.yaml over those of the options its `defaults` list names (a
+    named hub model on top of hf.yaml); {} when there is no such option. Read without Hydra: the
+    dispatcher calls this before the job starts."""
     import yaml
 
     from seg_cli.paths import config_dir
 
     path = Path(config_dir()) / "model" / f"{option}.yaml"
-    target = (yaml.safe_load(path.read_text()) or {}).get("_target_", "") if path.is_file() and option else ""
-    weights = _target_weights(str(target))
-    if weights is not None and not is_cached(weights):
-        fetch_state_dict(weights)
+    if not option or not path.is_file():
+        return {}
+    own = yaml.safe_load(path.read_text()) or {}
+    merged: dict[str, Any] = {}
+    for base in own.pop("defaults", []):
+        if isinstance(base, str) and base != "_self_":
+            merged.update(option_config(base))
+    return {**merged, **own}

@@ -32,8 +32,8 @@ class TorchvisionWeights:
 
     module = torchvision_models.__name__
 
-    def weights(self, target: str) -> WeightsEnum | None:
-        module, _, name = target.rpartition(".")
+    def weights(self, model_cfg: dict[str, Any]) -> WeightsEnum | None:
+        module, _, name = str(model_cfg.get("_target_", "")).rpartition(".")
         return published_weights(name) if module == self.module else None
 
     def builders(self) -> list[str]:
@@ -49,6 +49,9 @@ class TorchvisionWeights:
     def cache_path(self, weights: WeightsEnum) -> Path:
         """torch.hub's place for the file: $TORCH_HOME/hub/checkpoints/<URL's file name>."""
         return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(weights.url).path).name
+
+    def is_cached(self, weights: WeightsEnum) -> bool:
+        return self.cache_path(weights).is_file()
 
     def fetch_state_dict(self, weights: WeightsEnum, progress: bool | None = None) -> dict[str, torch.Tensor]:
         """The state dict through torchvision's download and torch.hub's cache (no network when cached)."""

@@ -71,7 +71,7 @@ def test_dispatcher_appends_group_choices_and_fetches_only_plain_pretrained_runs
     assert cli.checkpoint_overrides(["model=fcn_resnet50", "dataset=voc", "dataset.root=/d", "ckpt=x.pt"]) == [
         "+model=fcn_resnet50", "+dataset=voc", "++dataset.root=/d", "ckpt=x.pt"]
     fetched = []
-    monkeypatch.setattr(published, "ensure_cached", fetched.append)
+    monkeypatch.setattr(published, "ensure_cached", lambda option, keys: fetched.append(option))
     line = ["+model=fcn_resnet50", "++model.pretrained=true"]
     cli.prefetch_published_weights([], line)
     cli.prefetch_published_weights(["--cfg", "job"], line)  # nothing runs
