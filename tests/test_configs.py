@@ -105,3 +105,15 @@ def test_every_hparams_search_composes_with_optuna_and_searches_existing_keys(op
     assert "OptunaSweeper" in sweeper._target_ and sweeper.n_trials > 0
     for key in sweeper.params:
         assert OmegaConf.select(cfg, key) is not None, f"{option} searches {key}, which the config lacks"
+
+
+@pytest.mark.parametrize("option,images,processes", [("ade20k_segformer_b0", 20210, 8),
+                                                     ("cityscapes_segformer_b0", 2975, 8)])
+def test_segformer_recipes_give_the_papers_rates_and_warm_up(option, images, processes):
+    """AdamW 6e-5 with the head at 10x, 160k iterations, a 1500-iteration warm-up at the recipe's global batch."""
+    cfg = compose_train(f"experiment={option}", "dataset.root=/x")
+    assert cfg.model.name == "nvidia/mit-b0" and cfg.model.pretrained is True
+    assert cfg.optimizer.lr == pytest.approx(6e-4) and cfg.optimizer.lr * cfg.train.backbone_lr_mult == pytest.approx(6e-5)
+    assert cfg.train.max_steps == 160000 and cfg.scheduler.power == 1.0
+    steps_per_epoch = images // (processes * cfg.train.batch_size)
+    assert cfg.scheduler.warmup_epochs * steps_per_epoch == pytest.approx(1500, rel=0.01)
