@@ -62,8 +62,22 @@ def count_flops(model, shape: tuple[int, ...]) -> tuple[int, dict[str, int]]:
 
 
 def top_level_flops(counts: dict[str, dict[Any, int]], root: str) -> dict[str, int]:
-    """FLOPs per top-level sub-module. The counter records only modules that ran, so a ModuleList shows
-    up as its items (`downs.0`, `downs.1`): sum the outermost recorded modules under each name."""
+    """FLOPs per top-level sub-module; a wrapper holding one sub-module that does all the work (a model
+    family's adapter around its library's model) is looked through, so its parts show (`model.encoder`)."""
+    totals, prefix = _flops_by_child(counts, root), ""
+    while len(totals) == 1:
+        (only,) = totals
+        inner = _flops_by_child(counts, f"{root}.{prefix}{only}")
+        if not inner:
+            break
+        prefix += f"{only}."
+        totals = inner
+    return {f"{prefix}{name}": value for name, value in totals.items()}
+
+
+def _flops_by_child(counts: dict[str, dict[Any, int]], root: str) -> dict[str, int]:
+    """FLOPs per child of `root`. The counter records only modules that ran, so a ModuleList shows up as its
+    items (`downs.0`, `downs.1`): sum the outermost recorded modules under each name."""
     names = [name.removeprefix(root + ".") for name in counts if name.startswith(root + ".")]
     outermost = [n for n in names if not any(n.startswith(other + ".") for other in names)]
     totals: dict[str, int] = {}

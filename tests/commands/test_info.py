@@ -59,3 +59,13 @@ def test_tool_commands_import_without_torch(command):
     code = f"import sys, seg_cli.commands.{command}; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_flops_look_through_an_adapter_to_the_library_models_parts():
+    """smp and hf models sit in an adapter whose one child, `model`, does all the work: its parts are listed."""
+    from seg_cli.commands.info import count_flops
+    from seg_cli.models.smp import smp
+
+    total, parts = count_flops(smp(2, encoder="resnet18"), (1, 3, 64, 64))
+    assert set(parts) == {"model.encoder", "model.decoder", "model.segmentation_head"}
+    assert sum(parts.values()) == total
