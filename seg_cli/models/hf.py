@@ -1,5 +1,6 @@
 """Hugging Face transformers: any semantic-segmentation model (`AutoModelForSemanticSegmentation`: SegFormer,
-UperNet, DPT, BEiT, Data2Vec-Vision, MobileViT, ...) by hub id, local folder or model type, brought to the contract.
+UperNet, DPT, BEiT, Data2Vec-Vision, MobileViT, ...) and Mask2Former (its adapter: seg_cli.models.hf_mask2former) by
+hub id, local folder or model type, brought to the contract.
 
 `model.name` is a hub id (`nvidia/segformer-b0-finetuned-ade-512-512`), a folder written by `save_pretrained`,
 or a transformers model type (`segformer`, `upernet`, ...), which builds that architecture from transformers'
@@ -27,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seg_cli.errors import ConfigError
+from seg_cli.models import hf_mask2former
 from seg_cli.models.contract import AUX, ContractAdapter, ModelSpec, to_contract
 
 log = logging.getLogger(__name__)
@@ -52,9 +54,9 @@ def hf(num_classes: int, in_channels: int = 3, name: str = "segformer", pretrain
     published_classes = config.num_labels
     config.num_labels = num_classes  # also resets id2label / label2id to num_classes entries
     _set_in_channels(config, in_channels)
-    auto = transformers.AutoModelForSemanticSegmentation
+    auto, adapter = _builders(transformers, config)
     if not pretrained:
-        return HfAdapter(auto.from_config(config))
+        return adapter(auto.from_config(config))
     try:
         with _quiet(transformers):  # seg logs what matters below, in one line each
             model, info = auto.from_pretrained(name, config=config, ignore_mismatched_sizes=True,
@@ -69,7 +71,15 @@ def hf(num_classes: int, in_channels: int = 3, name: str = "segformer", pretrain
     if info.get("missing_keys"):
         log.warning("model.name=%s: %d weights not in the checkpoint, left random: %s", name,
                     len(info["missing_keys"]), ", ".join(sorted(info["missing_keys"])[:5]))
-    return HfAdapter(model)
+    return adapter(model)
+
+
+def _builders(transformers: Any, config: Any) -> tuple[Any, type[ContractAdapter]]:
+    """The transformers auto class that builds `config`'s model and the adapter that brings it to the contract:
+    Mask2Former's own (seg_cli.models.hf_mask2former), else HfAdapter."""
+    if config.model_type in hf_mask2former.MODEL_TYPES:
+        return hf_mask2former.model_class(transformers), hf_mask2former.Mask2FormerAdapter
+    return transformers.AutoModelForSemanticSegmentation, HfAdapter
 
 
 class HfAdapter(ContractAdapter):
@@ -140,7 +150,7 @@ def _offline() -> bool:
 def _config(transformers: Any, name: str, pretrained: bool) -> Any:
     """The transformers config of `name`, checked to be a semantic-segmentation model's."""
     mapping = transformers.MODEL_FOR_SEMANTIC_SEGMENTATION_MAPPING
-    types = sorted(config_class.model_type for config_class in mapping.keys())
+    types = sorted({config_class.model_type for config_class in mapping.keys()} | set(hf_mask2former.MODEL_TYPES))
     if name in transformers.CONFIG_MAPPING and not Path(name).exists():  # a model type: default config
         if pretrained:
             raise ConfigError(f"model.name={name} is a model type, which has no weights: pretrained=true needs "
@@ -148,7 +158,7 @@ def _config(transformers: Any, name: str, pretrained: bool) -> Any:
         config = transformers.AutoConfig.for_model(name)
     else:
         config = _load_config(transformers, name)
-    if type(config) not in mapping:
+    if type(config) not in mapping and config.model_type not in hf_mask2former.MODEL_TYPES:
         raise ConfigError(f"model.name={name} is a {config.model_type} model, not a semantic-segmentation one; "
                           f"these are: {', '.join(types)}")
     return config
