@@ -1,6 +1,7 @@
 """model=hf with Mask2Former (seg_cli.models.hf_mask2former): a tiny random Mask2Former saved with save_pretrained meets
 the contract at an odd size, "out" gives the image processor's semantic map, pretrained weights load (another class
-count re-initialises only the class head). HF_HUB_OFFLINE=1 throughout."""
+count re-initialises only the class head), and the CLI trains (loss=auto: the mask-classification loss), evaluates
+and predicts with it. HF_HUB_OFFLINE=1 throughout."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from seg_cli.engine.optim import build_param_groups
 from seg_cli.models.contract import LOSS_INPUTS, spec_of
 from seg_cli.models.hf import hf
 from seg_cli.models.hf_mask2former import semantic_log_scores
+from tests.helpers import FAST_TRAIN, assert_predicts_at_photo_size, run_dirs, run_seg
 
 transformers = pytest.importorskip("transformers")
 ODD = (37, 45)
@@ -125,3 +127,25 @@ def test_the_model_type_builds_random_offline():
     model = hf(2, name="mask2former", options=small)  # transformers' default config otherwise: a Swin-S backbone
     assert type(model.model).__name__ == "Mask2FormerForUniversalSegmentation"
     assert model.model.config.num_queries == 7 and model.model.class_predictor.out_features == 3
+
+
+@pytest.mark.slow
+def test_train_eval_and_predict_an_odd_photo(tmp_path):
+    """loss=auto trains with the mask-classification loss, with the backbone frozen for the first epoch and at a
+    tenth of the learning rate; the checkpoint evaluates and predicts an odd-sized photo."""
+    torch.manual_seed(0)
+    tiny_mask2former().save_pretrained(tmp_path / "tiny")
+    offline = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf-home")}
+    model = ["model=hf", f"model.name={tmp_path / 'tiny'}", "model.pretrained=true"]
+    result = run_seg("train", *FAST_TRAIN, *model, "train.epochs=2", "train.freeze=[backbone]",
+                     "train.freeze_epochs=1", "train.backbone_lr_mult=0.1", cwd=tmp_path, env=offline)
+    assert result.returncode == 0, result.stderr
+    ckpt = run_dirs(tmp_path)[-1] / "checkpoints" / "best.pt"
+    state = torch.load(ckpt, weights_only=True, map_location="cpu")
+    assert state["config"]["loss"]["_target_"] == "seg_cli.losses.cross_entropy.default_loss"  # loss=auto
+    result = run_seg("eval", f"ckpt={ckpt}", "workers=0", cwd=tmp_path, env=offline)
+    assert result.returncode == 0, result.stderr
+    assert_predicts_at_photo_size(ckpt, tmp_path, offline)
+    result = run_seg("train", *FAST_TRAIN, *model, "loss=cross_entropy", cwd=tmp_path, env=offline)
+    assert result.returncode != 0
+    assert "this model trains with its own loss, loss=mask2former" in result.stderr.strip().splitlines()[-1]
