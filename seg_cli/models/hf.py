@@ -43,7 +43,7 @@ OWN_KEYS = {"num_labels": "model.num_classes (set by the dataset)", "id2label": 
 
 
 def hf(num_classes: int, in_channels: int = 3, name: str = "segformer", pretrained: bool = False,
-       options: Mapping[str, Any] | None = None) -> HfAdapter:
+       options: Mapping[str, Any] | None = None) -> ContractAdapter:
     """The transformers semantic-segmentation model `name` (hub id, local folder or model type) with
     `num_classes` outputs; `pretrained` loads its weights (a head of another size re-initialised), otherwise
     random weights from its config; `options` set attributes of that config (hidden_dropout_prob, ...)."""
