@@ -141,7 +141,7 @@ def training_parts(model: torch.nn.Module, config: dict[str, Any], device: torch
     scheduler = build_scheduler(optimizer, {**config, "train": {**t, "epochs": 1, "max_steps": None}},
                                 steps_per_epoch=steps)
     dtype = amp_dtype(device, t["amp"], t["amp_dtype"])
-    criterion = build_criterion(config["loss"], build_dataset(config["dataset"], "train", train=True))
+    criterion = build_criterion(config["loss"], build_dataset(config["dataset"], "train", train=True), model)
     return criterion, optimizer, scheduler, grad_scaler(dtype), dtype
 
 

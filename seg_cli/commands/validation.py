@@ -127,7 +127,9 @@ def validate_loss(loss: DictConfig, task: str) -> None:
 
     chosen, rules = import_target(loss._target_), get_task(task)
     if not rules.fits_loss(chosen):
-        fitting = [name for name, target in loss_options().items() if rules.fits_loss(import_target(target))]
+        # a model's own loss (loss=mask2former) is no choice for the models of per-pixel logits
+        fitting = [name for name, target in loss_options().items() if rules.fits_loss(import_target(target))
+                   and not getattr(import_target(target), "model_specific", False)]
         raise ConfigError(f"loss={loss_option_name(loss._target_)} is for {chosen.task} tasks but dataset.task={task}; "
                           f"choose a loss for {task} tasks: {', '.join(f'loss={name}' for name in fitting)}")
 

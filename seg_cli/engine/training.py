@@ -43,9 +43,9 @@ from seg_cli.errors import ConfigError, DataError
 from seg_cli.metrics.confusion import DEFAULT_TABLE
 from seg_cli.metrics.names import resolve_best_metric
 from seg_cli.models.build import build_model
-from seg_cli.models.contract import rebuild_keys
+from seg_cli.models.contract import rebuild_keys, unwrap_model
 from seg_cli.tasks import DEFAULT_TASK
-from seg_cli.utils import call_with_config, split_target
+from seg_cli.utils import accepted_keywords, call_with_config, split_target
 from seg_cli.values import as_list, size_pair
 
 log = logging.getLogger("seg.train")
@@ -80,7 +80,7 @@ def build_training(config: dict[str, Any], resume_state: dict[str, Any] | None =
     freezer.apply(progress.epoch)  # before DDP, which only syncs the parameters that take gradients
     model = wrap_model(model, device, t["compile"])
     options = fit_options(config, train_set.class_names, dtype, hparams or {}, show_progress, steps_per_epoch)
-    return Training(model, build_criterion(config["loss"], train_set), optimizer, scheduler, scaler,
+    return Training(model, build_criterion(config["loss"], train_set, model), optimizer, scheduler, scaler,
                     train_loader, val_loader, device, options, progress, freezer, ema)
 
 
@@ -107,15 +107,24 @@ def build_loaders(config: dict[str, Any], train_set: SegmentationDataset, val_se
     return train_loader, ReplayLoader(val_loader, e["cache_mib"])
 
 
-def build_criterion(loss_cfg: dict[str, Any], train_set: SegmentationDataset) -> nn.Module:
-    """The loss module; `class_weights: auto` is computed here from the training masks (and logged)."""
+def build_criterion(loss_cfg: dict[str, Any], train_set: SegmentationDataset,
+                    model: nn.Module | None = None) -> nn.Module:
+    """The loss module; `class_weights: auto` is computed here from the training masks (and logged). A builder
+    that takes `model` (loss=auto) gets the built model, whose declared loss (ModelSpec.loss) it may pick; a
+    model with its own loss refuses any other."""
     from seg_cli.data.class_weights import class_weight_tensor
+    from seg_cli.losses.cross_entropy import check_model_loss
 
     builder, kwargs = split_target(loss_cfg)
     if "class_weights" in kwargs:
         kwargs["class_weights"] = class_weight_tensor(kwargs["class_weights"], train_set, train_set.label_count,
                                                       train_set.ignore_index)
-    return call_with_config(builder, "loss", **kwargs)
+    if model is not None and "model" in (accepted_keywords(builder) or ()):
+        kwargs["model"] = unwrap_model(model)
+    criterion = call_with_config(builder, "loss", **kwargs)
+    if model is not None:
+        check_model_loss(criterion, model)
+    return criterion
 
 
 def build_optimizer(model: nn.Module, config: dict[str, Any]) -> torch.optim.Optimizer:

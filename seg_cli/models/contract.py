@@ -4,8 +4,10 @@ Output. `model(images)` for a (B, in_channels, H, W) batch returns
 
 - a dict {"out": logits, "aux": logits (optional), further keys (optional)}: every value (B, C, H, W), at the
   input size; "out" is what eval, predict and export use; "aux" is an auxiliary head's logits, trained with
-  the loss's `aux_weight`; any further keys are deep-supervision outputs (U2Net's side1..side6), listed in
-  the order the loss's `side_weights` weigh them;
+  the loss's `aux_weight`; "loss_inputs" (optional, in training mode only) holds a model's raw outputs for the
+  loss it declares (`ModelSpec.loss`: Mask2Former's class and mask queries), in whatever form that loss reads;
+  any further keys are deep-supervision outputs (U2Net's side1..side6), listed in the order the loss's
+  `side_weights` weigh them;
 - or a bare tensor, shorthand for {"out": tensor}.
 
 `model_outputs` reads either form. A library whose models return something else (a `ModelOutput` with
@@ -17,7 +19,9 @@ Declaration. A family states, in one `ModelSpec` (a module-level `SPEC`, set on 
 - `encoder`: the top-level modules of its encoder (`train.freeze=[backbone]`, `train.backbone_lr_mult`);
 - `aux_heads`: its auxiliary heads (`train.aux_lr_mult`; dropped for export by setting them to None, which
   the model must skip, as torchvision's do);
-- `download_keys`: its builder keywords that download weights (switched off when weights come from a file).
+- `download_keys`: its builder keywords that download weights (switched off when weights come from a file);
+- `loss`: the `_target_` of the loss the model trains with (a loss class reading "loss_inputs"): `loss=auto`
+  builds it and any other loss is refused; empty for a model of per-pixel logits, which the task's loss trains.
 
 Rebuilding. A checkpoint stores the run config; a model whose builder reads more than that config (a hub
 config from a cache) returns, from `rebuild_keys()`, the builder keywords that make it rebuild without that.
@@ -30,7 +34,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -41,7 +45,7 @@ from seg_cli.errors import ConfigError
 from seg_cli.models.weight_keys import DOWNLOAD_KEYS
 from seg_cli.utils import import_target
 
-OUT, AUX = "out", "aux"
+OUT, AUX, LOSS_INPUTS = "out", "aux", "loss_inputs"
 SPEC_ATTRIBUTE = "seg_spec"  # the attribute a model (class or instance) carries its ModelSpec in
 
 
@@ -52,6 +56,7 @@ class ModelSpec:
     encoder: tuple[str, ...] = ()
     aux_heads: tuple[str, ...] = ()
     download_keys: tuple[str, ...] = ()
+    loss: str = ""
 
 
 # The reading of a model that declares nothing: torchvision's module names, the conventional download keys.
@@ -80,8 +85,8 @@ def spec_of(model: nn.Module) -> ModelSpec:
     model = unwrap_model(model)
     spec = getattr(model, SPEC_ATTRIBUTE, None) or UNDECLARED
     names = {name for name, _ in model.named_modules() if name}
-    return ModelSpec(encoder=tuple(n for n in spec.encoder if n in names),
-                     aux_heads=tuple(n for n in spec.aux_heads if n in names), download_keys=spec.download_keys)
+    return replace(spec, encoder=tuple(n for n in spec.encoder if n in names),
+                   aux_heads=tuple(n for n in spec.aux_heads if n in names))
 
 
 def family_spec(model_cfg: Mapping[str, Any]) -> ModelSpec:
@@ -108,8 +113,8 @@ def model_outputs(outputs: torch.Tensor | dict[str, torch.Tensor]) -> dict[str, 
 
 
 def deep_supervision(outputs: Mapping[str, torch.Tensor]) -> list[tuple[str, torch.Tensor]]:
-    """The deep-supervision outputs of a contract dict: every key besides "out" and "aux", in order."""
-    return [(name, value) for name, value in outputs.items() if name not in (OUT, AUX)]
+    """The deep-supervision outputs of a contract dict: every key besides "out", "aux" and "loss_inputs", in order."""
+    return [(name, value) for name, value in outputs.items() if name not in (OUT, AUX, LOSS_INPUTS)]
 
 
 def to_contract(raw: Any, size: tuple[int, int] | torch.Size) -> dict[str, torch.Tensor]:

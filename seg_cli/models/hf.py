@@ -1,5 +1,6 @@
 """Hugging Face transformers: any semantic-segmentation model (`AutoModelForSemanticSegmentation`: SegFormer,
-UperNet, DPT, BEiT, Data2Vec-Vision, MobileViT, ...) by hub id, local folder or model type, brought to the contract.
+UperNet, DPT, BEiT, Data2Vec-Vision, MobileViT, ...) and Mask2Former (its adapter: seg_cli.models.hf_mask2former) by
+hub id, local folder or model type, brought to the contract.
 
 `model.name` is a hub id (`nvidia/segformer-b0-finetuned-ade-512-512`), a folder written by `save_pretrained`,
 or a transformers model type (`segformer`, `upernet`, ...), which builds that architecture from transformers'
@@ -26,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seg_cli.errors import ConfigError
-from seg_cli.models import hf_hub
+from seg_cli.models import hf_hub, hf_mask2former
 from seg_cli.models.contract import AUX, ContractAdapter, ModelSpec, to_contract
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ OWN_KEYS = {"num_labels": "model.num_classes (set by the dataset)", "id2label": 
 
 
 def hf(num_classes: int, in_channels: int = 3, name: str = "segformer", pretrained: bool = False,
-       options: Mapping[str, Any] | None = None, config: Mapping[str, Any] | None = None) -> HfAdapter:
+       options: Mapping[str, Any] | None = None, config: Mapping[str, Any] | None = None) -> ContractAdapter:
     """The transformers semantic-segmentation model `name` (hub id, local folder or model type) with
     `num_classes` outputs; `pretrained` loads its weights (a head of another size re-initialised), otherwise
     random weights from its config; `options` set attributes of that config (hidden_dropout_prob, ...).
@@ -54,9 +55,9 @@ def hf(num_classes: int, in_channels: int = 3, name: str = "segformer", pretrain
     published_classes = hf_config.num_labels
     hf_config.num_labels = num_classes  # also resets id2label / label2id to num_classes entries
     _set_in_channels(hf_config, in_channels)
-    auto = transformers.AutoModelForSemanticSegmentation
+    auto, adapter = _builders(transformers, hf_config)
     if not pretrained:
-        return HfAdapter(auto.from_config(hf_config), str(name))
+        return adapter(auto.from_config(hf_config), str(name))
     model, info = _load_weights(transformers, auto, str(name), hf_config)
     mismatched = sorted({key.rsplit(".", 1)[0] for key, *_ in info.get("mismatched_keys", [])})
     if mismatched:
@@ -65,7 +66,15 @@ def hf(num_classes: int, in_channels: int = 3, name: str = "segformer", pretrain
     if info.get("missing_keys"):
         log.warning("model.name=%s: %d weights not in the checkpoint, left random: %s", name,
                     len(info["missing_keys"]), ", ".join(sorted(info["missing_keys"])[:5]))
-    return HfAdapter(model, str(name))
+    return adapter(model, str(name))
+
+
+def _builders(transformers: Any, config: Any) -> tuple[Any, type[ContractAdapter]]:
+    """The transformers auto class that builds `config`'s model and the adapter that brings it to the contract:
+    Mask2Former's own (seg_cli.models.hf_mask2former), else HfAdapter."""
+    if config.model_type in hf_mask2former.MODEL_TYPES:
+        return hf_mask2former.model_class(transformers), hf_mask2former.Mask2FormerAdapter
+    return transformers.AutoModelForSemanticSegmentation, HfAdapter
 
 
 def _load_weights(transformers: Any, auto: Any, name: str, config: Any) -> tuple[nn.Module, dict[str, Any]]:
@@ -84,7 +93,7 @@ def _load_weights(transformers: Any, auto: Any, name: str, config: Any) -> tuple
     raise ConfigError(f"model.name={name}: no weights found: {hf_hub.first_line(error)}") from None
 
 
-class HfAdapter(ContractAdapter):
+class HfAdapter(hf_hub.HubModel, ContractAdapter):
     """A transformers model under the contract; the auxiliary head's logits, caught by a forward hook (the
     model keeps them for its own loss only), become "aux" while the head exists (export sets it to None).
 
@@ -95,7 +104,7 @@ class HfAdapter(ContractAdapter):
     processor does), the logits back to the input size."""
 
     def __init__(self, model: nn.Module, name: str = "") -> None:
-        super().__init__(model, SPEC)
+        ContractAdapter.__init__(self, model, SPEC)
         self.name = name
         self._aux: list[torch.Tensor] = []
         head = getattr(model, "auxiliary_head", None)
@@ -120,14 +129,6 @@ class HfAdapter(ContractAdapter):
             outputs[AUX] = to_contract(self._aux[-1], size)["out"]
         self._aux.clear()  # no tensor outlives the step
         return {name: value[..., :height, :width] for name, value in outputs.items()}
-
-    def rebuild_keys(self) -> dict[str, Any]:
-        """Model config keys a checkpoint stores so that it rebuilds anywhere: the transformers config (no hub,
-        no folder needed), and a folder's absolute path (a relative one depends on the working directory)."""
-        keys: dict[str, Any] = {"config": _plain_config(self.model.config)}
-        if self.name and hf_hub.is_folder(self.name):
-            keys["name"] = str(Path(self.name).expanduser().resolve())
-        return keys
 
 
 def _square_patch(config: Any) -> int:
@@ -176,20 +177,6 @@ def _set_in_channels(config: Any, in_channels: int) -> None:
                           f"to set, so it takes 3-channel images only")
 
 
-LABEL_KEYS = ("id2label", "label2id")  # int-keyed (no OmegaConf key type), and num_classes sets them anyway
-
-
-def _plain_config(config: Any) -> dict[str, Any]:
-    """The config as plain data for a checkpoint's run config, without its label tables (nested configs too)."""
-
-    def strip(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: strip(item) for key, item in value.items() if key not in LABEL_KEYS}
-        return value
-
-    return strip(config.to_dict())
-
-
 def _from_dict(transformers: Any, config: Mapping[str, Any]) -> Any:
     """A transformers config from the dict a checkpoint stores."""
     values = dict(config)
@@ -203,7 +190,7 @@ def _from_dict(transformers: Any, config: Mapping[str, Any]) -> Any:
 def _config(transformers: Any, name: str, pretrained: bool) -> Any:
     """The transformers config of `name`, checked to be a semantic-segmentation model's."""
     mapping = transformers.MODEL_FOR_SEMANTIC_SEGMENTATION_MAPPING
-    types = sorted(config_class.model_type for config_class in mapping.keys())
+    types = sorted({config_class.model_type for config_class in mapping.keys()} | set(hf_mask2former.MODEL_TYPES))
     if hf_hub.is_model_type(transformers, name):  # a model type: default config
         if pretrained:
             raise ConfigError(f"model.name={name} is a model type, which has no weights: pretrained=true needs "
@@ -211,7 +198,7 @@ def _config(transformers: Any, name: str, pretrained: bool) -> Any:
         config = transformers.AutoConfig.for_model(name)
     else:
         config = hf_hub.load_config(transformers, name)
-    if type(config) not in mapping:
+    if type(config) not in mapping and config.model_type not in hf_mask2former.MODEL_TYPES:
         raise ConfigError(f"model.name={name} is a {config.model_type} model, not a semantic-segmentation one; "
                           f"these are: {', '.join(types)}")
     return config

@@ -108,3 +108,34 @@ def local_only(name: str) -> bool:
 
 def first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+LABEL_KEYS = ("id2label", "label2id")  # int-keyed (no OmegaConf key type), and num_classes sets them anyway
+
+
+class HubModel:
+    """What model=hf's adapters share: `model` (a transformers model) built from `name`, and the keys that let
+    a checkpoint rebuild it anywhere (seg_cli.models.contract.rebuild_keys)."""
+
+    model: Any
+    name: str = ""
+
+    def rebuild_keys(self) -> dict[str, Any]:
+        """The transformers config (no hub, no folder needed), and a folder's absolute path (a relative one
+        depends on the working directory)."""
+        keys: dict[str, Any] = {"config": plain_config(self.model.config)}
+        if self.name and is_folder(self.name):
+            keys["name"] = str(Path(self.name).expanduser().resolve())
+        return keys
+
+
+def plain_config(config: Any) -> dict[str, Any]:
+    """A transformers config as plain data for a checkpoint's run config, without its label tables (nested
+    configs too)."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: strip(item) for key, item in value.items() if key not in LABEL_KEYS}
+        return value
+
+    return strip(config.to_dict())

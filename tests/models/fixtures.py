@@ -26,3 +26,19 @@ def write_published_cache(torch_home: Path, name: str = SMALLEST, seed: int = 0)
     model = getattr(tvseg, name)(weights=None, weights_backbone=None, num_classes=21, **aux)
     torch.save(model.state_dict(), path)
     return path
+
+
+def model_yaml(name: str) -> dict:
+    """configs/model/NAME.yaml with the options its `defaults` names beneath it (a named hub checkpoint on hf.yaml)."""
+    from seg_cli.models.published import option_config
+
+    return option_config(name)
+
+
+def offline_models() -> list[str]:
+    """The model options that build with no download: all but the named hub checkpoints (segformer_b0, ...),
+    whose architecture is the hub's config.json; `hf` (a transformers model type) stands for them here."""
+    from seg_cli.paths import config_dir
+
+    names = sorted(p.stem for p in (Path(config_dir()) / "model").glob("*.yaml"))
+    return [name for name in names if "/" not in str(model_yaml(name).get("name", ""))]

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import inspect
 from collections import OrderedDict
-from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from torch import nn
 
 from seg_cli.engine.freeze import Freezer, backbone_prefixes
@@ -29,10 +27,10 @@ from seg_cli.models.contract import (
     spec_of,
     to_contract,
 )
-from seg_cli.paths import config_dir
 from seg_cli.utils import import_target
+from tests.models.fixtures import model_yaml, offline_models
 
-MODELS = sorted(p.stem for p in (Path(config_dir()) / "model").glob("*.yaml"))
+MODELS = offline_models()
 # Several seconds each on a shared 2-core CPU; every family but VGG-FCN and DeepLabV3+ keeps a quick one.
 HEAVY = {"deeplabv3_resnet101", "fcn_resnet101", "deeplabv3plus_resnet101", "deeplabv3_resnet50", "fcn_resnet50",
          "deeplabv3plus_resnet50", "u2net", "fcn32s_vgg16", "fcn16s_vgg16", "fcn8s_vgg16"}
@@ -40,7 +38,7 @@ SIZE = (32, 40)
 
 
 def yaml_cfg(name: str) -> dict:
-    cfg = yaml.safe_load((Path(config_dir()) / "model" / f"{name}.yaml").read_text())
+    cfg = model_yaml(name)
     params = inspect.signature(import_target(cfg["_target_"])).parameters
     offline = {key: False for key in params if key.startswith("pretrained")}
     return {**cfg, "num_classes": 2, "in_channels": 3, **offline}

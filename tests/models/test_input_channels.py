@@ -1,10 +1,8 @@
 """Every model takes `in_channels` images; pretrained RGB filters are adapted by one numeric rule."""
 
-from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from torch import nn
 from torchvision.models import resnet18
 from torchvision.models import segmentation as tvseg
@@ -13,15 +11,15 @@ from seg_cli.models import linknet, torchvision_models
 from seg_cli.models.build import build_model
 from seg_cli.models.contract import model_outputs
 from seg_cli.models.input_conv import adapt_rgb_weight, set_input_channels, with_in_channels
-from seg_cli.paths import config_dir
+from tests.models.fixtures import model_yaml, offline_models
 
-MODELS = sorted(p.stem for p in (Path(config_dir()) / "model").glob("*.yaml"))
+MODELS = offline_models()
 HEAVY = {"fcn_resnet101", "deeplabv3_resnet101", "fcn_resnet50", "deeplabv3_resnet50", "fcn32s_vgg16", "fcn16s_vgg16",
          "fcn8s_vgg16", "u2net", "deeplabv3plus_resnet50", "deeplabv3plus_resnet101"}
 
 
 def model_cfg(name: str, in_channels: int) -> dict:
-    cfg = yaml.safe_load((Path(config_dir()) / "model" / f"{name}.yaml").read_text())
+    cfg = model_yaml(name)
     assert cfg["in_channels"] == "${oc.select:dataset.in_channels,3}", name  # passed like num_classes
     return {**cfg, "num_classes": 2, "in_channels": in_channels}
 

@@ -1,24 +1,22 @@
 """Every model YAML builds through its config and runs forward at an odd input size."""
 
-from pathlib import Path
 
 import pytest
 import torch
 
 from seg_cli.models.build import build_model, load_model_state, load_weights
 from seg_cli.models.contract import model_outputs
-from seg_cli.paths import config_dir
 from seg_cli.utils import import_target
+from tests.models.fixtures import model_yaml, offline_models
 
-MODELS = sorted(p.stem for p in (Path(config_dir()) / "model").glob("*.yaml"))
+MODELS = offline_models()
 HEAVY = {"fcn_resnet101", "deeplabv3_resnet101", "fcn_resnet50", "deeplabv3_resnet50", "fcn32s_vgg16", "fcn16s_vgg16",
          "fcn8s_vgg16", "u2net", "deeplabv3plus_resnet50", "deeplabv3plus_resnet101"}
 
 
 def model_cfg(name: str, num_classes: int = 3) -> dict:
-    import yaml
 
-    cfg = yaml.safe_load((Path(config_dir()) / "model" / f"{name}.yaml").read_text())
+    cfg = model_yaml(name)
     cfg["num_classes"] = num_classes
     cfg["in_channels"] = 3  # ${oc.select:dataset.in_channels,3} outside a composed config
     return cfg
