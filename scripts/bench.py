@@ -7,7 +7,8 @@ the config is composed from configs/train.yaml exactly as `seg train` composes i
 arguments are passed on as overrides), and the end-to-end numbers run `build_train_loader` +
 `train_one_epoch` and `build_eval_loader` + `evaluate`. Training is timed after one epoch through the
 loader (loader_cold_ips), as a run's later epochs see it (decoded samples in the data.cache_mib cache). `--crop` other than the dataset's crop scales `base_size` (and a synthetic set's image
-sides) by the same factor, so images keep their proportion to the crop. Evaluation is timed three ways
+sides) by the same factor, so images keep their proportion to the crop. bare_frac compares seg's training with the model's bare PyTorch step (forward, cross-entropy, backward,
+optimizer step) on random in-memory batches. Evaluation is timed three ways
 (see bench_eval): eval_first_ips (new shapes, as `seg eval` sees them), eval_ips (the loader again, shapes
 warm) and eval_replay_ips (a training run's later evaluations, from the eval cache); the forward-only
 ceiling runs the model on the very batches the val loader yields, so each eval_*_frac isolates loading
@@ -60,6 +61,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--worker-nice", type=int, default=0, help="lower the DataLoader workers' CPU priority by N")
     p.add_argument("--startup", choices=("all", "help", "none"), default="all",
                    help="`seg` start-up timings: --help only, or also a one-step `seg train`")
+    p.add_argument("--train-only", action="store_true",
+                   help="time training only (ceilings and end to end): no evaluation, predict or start-up")
     p.add_argument("overrides", nargs="*", help="extra seg config overrides, e.g. dataset.root=/data")
     return p.parse_args(argv)
 
@@ -193,6 +196,27 @@ def random_batches(config: dict[str, Any], device: torch.device, count: int) -> 
     return [(images, masks.to(torch.uint8))] * count
 
 
+def bare_step_ips(training, batches: list, device: torch.device) -> float:
+    """Images per second of the model's bare training step on in-memory batches: forward, cross-entropy on
+    "out", backward, optimizer step, in plain PyTorch (no seg loop, loss module, scheduler or AMP): the
+    ceiling the issue measures seg's training against."""
+    import torch.nn.functional as F
+
+    from seg_cli.models.contract import model_outputs
+
+    model, optimizer = training.model, training.optimizer
+    model.train()
+    sync(device)
+    tick = time.perf_counter()
+    for images, masks in batches:  # as seg's loop: the model is channels_last when asked, inputs as made
+        loss = F.cross_entropy(model_outputs(model(images))["out"], masks.long(), ignore_index=255)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    sync(device)
+    return sum(len(images) for images, _ in batches) / (time.perf_counter() - tick)
+
+
 def bench_train(training, config: dict[str, Any], args) -> list[dict[str, float]]:
     """Per round: seg's train_one_epoch over random batches in memory (the compute ceiling), then over
     the next batches of seg's train loader (end to end), back to back so both see the same machine load.
@@ -228,7 +252,8 @@ def bench_train(training, config: dict[str, Any], args) -> list[dict[str, float]
     loader_ips = steps * t["batch_size"] / (time.perf_counter() - tick)
     results = []
     for _ in range(rounds):
-        results.append({"compute_train_ips": timed_epoch(ceiling), "train_ips": timed_epoch(stream.block(steps)),
+        results.append({"bare_train_ips": bare_step_ips(training, ceiling, device),
+                        "compute_train_ips": timed_epoch(ceiling), "train_ips": timed_epoch(stream.block(steps)),
                         "loader_ips": loader_ips, "loader_cold_ips": loader_cold_ips})
     return results
 
@@ -311,13 +336,15 @@ def measure_throughput(training, config: dict[str, Any], args) -> dict[str, floa
     of the per-round ratios (a ceiling block and its end-to-end block run back to back)."""
     train_rounds = bench_train(training, config, args)
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux: training's peak
-    eval_rounds = bench_eval(training, config, args)
+    eval_rounds = [{}] * len(train_rounds) if args.train_only else bench_eval(training, config, args)
     rounds = [{**tr, **ev} for tr, ev in zip(train_rounds, eval_rounds, strict=True)]
     best = {k: max(r[k] for r in rounds) for k in rounds[0] if k.endswith("_ips")}
     best["train_frac"] = statistics.median(r["train_ips"] / r["compute_train_ips"] for r in rounds)
-    for kind in ("", "_first", "_replay"):
-        best[f"eval{kind}_frac"] = statistics.median(r[f"eval{kind}_ips"] / r["compute_eval_ips"] for r in rounds)
-    best["confmat_frac"] = statistics.median(r["confmat_frac"] for r in rounds)
+    best["bare_frac"] = statistics.median(r["train_ips"] / r["bare_train_ips"] for r in rounds)
+    if not args.train_only:
+        for kind in ("", "_first", "_replay"):
+            best[f"eval{kind}_frac"] = statistics.median(r[f"eval{kind}_ips"] / r["compute_eval_ips"] for r in rounds)
+        best["confmat_frac"] = statistics.median(r["confmat_frac"] for r in rounds)
     best["peak_rss_mib"] = peak_rss
     if training.device.type == "cuda":
         best["peak_cuda_mib"] = torch.cuda.max_memory_allocated(training.device) / 2**20
@@ -349,6 +376,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
     }
     results.update(measure_throughput(training, config, args))
+    if args.train_only:
+        print(format_table(results))
+        print(json.dumps(results))
+        return results
     with tempfile.TemporaryDirectory(prefix="seg-bench-") as tmp:
         results["predict_ms"] = predict_ms(unwrap_model(training.model), config, device, args.predict_images, args.repeats, Path(tmp))
         if args.startup != "none":

@@ -11,7 +11,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
 REQUIRED = ("compute_train_ips", "train_ips", "compute_eval_ips", "eval_ips", "confmat_frac", "help_s",
             "peak_rss_mib", "train_help_s", "predict_ms", "train_frac", "eval_frac", "loader_ips", "loader_cold_ips",
-            "eval_first_ips", "eval_replay_ips", "eval_first_frac", "eval_replay_frac")
+            "eval_first_ips", "eval_replay_ips", "eval_first_frac", "eval_replay_frac", "bare_train_ips", "bare_frac")
 
 
 @pytest.mark.slow
@@ -30,6 +30,17 @@ def test_bench_tiny_run_ends_with_json_of_positive_numbers(tmp_path):
     assert numbers["batch"] == 2 and numbers["crop"] == 64 and numbers["model"] == "unet_small"
     assert "compute_train_ips" in result.stdout.split(lines[-1])[0]  # the table comes before the JSON
     assert not list(tmp_path.iterdir()), "the bench must not write into the working directory"
+
+
+@pytest.mark.slow
+def test_bench_train_only_times_an_smp_model_against_its_bare_step(tmp_path):
+    args = ["--model", "smp", "--batch", "2", "--crop", "64", "--steps", "2", "--warmup", "1", "--workers", "0",
+            "--rounds", "1", "--train-only", "--device", "cpu", "dataset.train_size=4", "dataset.val_size=2"]
+    result = subprocess.run([sys.executable, str(BENCH), *args], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    numbers = json.loads(result.stdout.strip().splitlines()[-1])
+    assert numbers["bare_train_ips"] > 0 and numbers["bare_frac"] > 0 and "eval_ips" not in numbers
 
 
 @pytest.mark.slow
