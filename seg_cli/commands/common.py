@@ -61,7 +61,7 @@ def remove_unused_run_dir(output_root: str | None) -> None:
     """Remove this job's run dir when it holds only what Hydra wrote before the task ran (`.hydra/` and the
     job's log): a command stopped by a mistake leaves no empty run behind. Kept: a dir named on the command
     line (`hydra.run.dir=` / `hydra.sweep.dir=`: it may be the user's), one holding any other file, and the
-    working directory or one above it. Emptied date folders under `output_root` go too."""
+    working directory or one above it. Emptied date folders under `output_root`, and it when emptied, go too."""
     try:
         hydra_cfg = HydraConfig.get()
     except ValueError:  # not a Hydra job
@@ -77,7 +77,7 @@ def remove_unused_run_dir(output_root: str | None) -> None:
     shutil.rmtree(out, ignore_errors=True)
     root = Path(output_root).resolve() if output_root else None
     parent = out.parent
-    while root is not None and root in parent.parents:  # strictly below output_root
+    while root is not None and (root in parent.parents or parent == root != Path.cwd()):  # up to output_root
         try:
             parent.rmdir()  # only when empty: another run may be in it
         except OSError:

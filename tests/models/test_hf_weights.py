@@ -5,6 +5,8 @@ access is offline: the checkpoint is a tiny random model written in the hub cach
 
 from __future__ import annotations
 
+import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -114,6 +116,12 @@ def test_predict_and_eval_a_published_checkpoint_with_no_seg_checkpoint(tmp_path
     assert result.returncode == 0, result.stderr
     mask = np.array(Image.open(tmp_path / "out" / "photo.png"))
     assert (mask == library_mask(snapshot, photo)).mean() == 1.0
+    folder = tmp_path / "saved"  # the same model as a save_pretrained folder
+    shutil.copytree(snapshot, folder)
+    result = run_seg("predict", "photo.png", "model=hf", f"model.name={folder}", "model.pretrained=true",
+                     f"out={tmp_path / 'out2'}", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert np.array_equal(np.array(Image.open(tmp_path / "out2" / "photo.png")), mask)
 
     for split_dir in ("training", "validation"):
         (tmp_path / "ade" / "images" / split_dir).mkdir(parents=True)
@@ -140,3 +148,19 @@ def test_predict_offline_without_the_checkpoint_is_one_line_and_leaves_nothing(t
     assert result.returncode == 1 and len(errors) == 1 and "Traceback" not in result.stderr
     assert f"hf download {SEGFORMER_B0}" in errors[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png"]  # no run dir, no outputs
+
+
+@pytest.mark.slow
+def test_train_with_an_uncached_id_and_an_unreachable_hub_is_one_line_and_leaves_nothing(tmp_path):
+    """No HF_HUB_OFFLINE: the hub endpoint is a closed local port, so the probe, not the client's retries, answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    env = {"HF_HOME": str(tmp_path / "hf-home"), "HF_ENDPOINT": f"http://127.0.0.1:{closed}", "HF_HUB_OFFLINE": ""}
+    start = time.monotonic()
+    result = run_seg("train", "model=segformer_b0", cwd=tmp_path, env=env)
+    assert time.monotonic() - start < 15  # the CLI's start-up included
+    errors = [line for line in result.stderr.splitlines() if line.startswith("seg: error:")]
+    assert result.returncode == 1 and len(errors) == 1 and "Traceback" not in result.stderr
+    assert "the hub cannot be reached" in errors[0] and f"hf download {SEGFORMER_B0}" in errors[0]
+    assert not list(tmp_path.glob("outputs*"))  # no run dir, and no empty outputs/ either
