@@ -16,15 +16,18 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.data.fixtures import write_duts, write_folder
+from tests.data.fixtures import dataset_config, write_ade20k, write_duts, write_folder
 from tests.helpers import FAST_TRAIN, FAST_VOC, run_dirs, write_voc
 from tests.models.fixtures import SMALLEST, write_published_cache
+from tests.models.hub_cache import SEGFORMER_B0, tiny_segformer, write_hub_cache
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 FAST_BINARY = ["train.epochs=1", "train.batch_size=2", "train.workers=0", "train.progress=false",
                "dataset.base_size=32", "dataset.crop_size=32"]
 VOC = "dataset.root={voc}"
+FAST_ADE = ["train.batch_size=2", "train.workers=0", "train.progress=false", "train.eval_every=1",
+            "dataset.base_size=48", "dataset.crop_size=40"]
 FAST_STEPS = [arg for arg in FAST_TRAIN if not arg.startswith("train.epochs=")]  # train.max_steps sets the length
 NO_DOWNLOAD = "model.pretrained_backbone=false"  # ImageNet weights cannot be downloaded in tests
 SEG = "seg"
@@ -49,6 +52,21 @@ README_COMMANDS: dict[str, list[str]] = {
          "workers=0", "dataset.base_size=64"],
     "seg predict photo.jpg model=fcn_resnet50 model.weights=path/to/weights.pth":
         [SEG, "predict", "{photo}", f"model={SMALLEST}", "model.weights={published_file}", "dataset.base_size=64"],
+    # Hugging Face checkpoints: tests cannot download, so HF_HOME's hub cache holds a tiny random SegFormer with
+    # ADE20K's classes under the hub id (and under nvidia/mit-b0 for the recipe), read through the real cache
+    "seg predict photo.jpg model=segformer_b0 model.pretrained=true":
+        [SEG, "predict", "{photo}", "model=segformer_b0", "model.pretrained=true", "out=hub_masks/"],
+    "seg eval model=segformer_b0 model.pretrained=true dataset=ade20k dataset.root=/data/ADEChallengeData2016":
+        [SEG, "eval", "model=segformer_b0", "model.pretrained=true", "dataset=ade20k", "dataset.root={ade}",
+         "workers=0"],
+    "seg train model=smp model.arch=upernet model.encoder=tu-convnext_tiny model.pretrained_backbone=true":
+        [SEG, "train", "model=smp", "model.arch=upernet", "model.encoder=tu-convnext_tiny", NO_DOWNLOAD, *FAST_TRAIN],
+    "seg train model=hf model.name=nvidia/segformer-b0-finetuned-ade-512-512 model.pretrained=true":
+        [SEG, "train", "model=hf", "model.name=nvidia/segformer-b0-finetuned-ade-512-512", "model.pretrained=true",
+         *FAST_TRAIN],
+    "seg train experiment=ade20k_segformer_b0 dataset.root=/data/ADEChallengeData2016":
+        [SEG, "train", "experiment=ade20k_segformer_b0", "dataset.root={ade}", *FAST_ADE, "train.max_steps=2",
+         "output_root=recipe_runs"],  # kept apart: later commands pick the newest run under outputs/
     "seg train model=fcn_resnet50 dataset=voc dataset.root=/data/VOCdevkit":
         [SEG, "train", "model=fcn_resnet50", "dataset=voc", VOC, *FAST_VOC],
     "seg train -m optimizer.lr=0.01,0.02 model=fcn_resnet50,deeplabv3_resnet50":
@@ -164,7 +182,16 @@ def make_fixtures(root: Path) -> dict[str, str]:
     return {"voc": str(voc), "data": str(root / "data"), "photo": str(root / "photo.jpg"), "more": str(root / "more"),
             "list": str(root / "list.txt"), "duts": str(write_duts(root / "DUTS")),
             "mine": str(write_folder(root / "mine")), "port": str(free_port()), "torch_home": str(root / "torch"),
-            "published_file": str(write_published_cache(root / "torch"))}
+            "published_file": str(write_published_cache(root / "torch")), "ade": str(write_ade20k(root / "ade")),
+            "hf_home": str(write_hub_caches(root / "hf-home"))}
+
+
+def write_hub_caches(hf_home: Path) -> Path:
+    """SegFormer-B0's ADE20K id and nvidia/mit-b0, both a tiny random SegFormer with ADE20K's 150 classes."""
+    names = dataset_config("ade20k")["class_names"]
+    for repo_id in (SEGFORMER_B0, "nvidia/mit-b0"):
+        write_hub_cache(hf_home, repo_id, tiny_segformer(names))
+    return hf_home
 
 
 @pytest.mark.slow
@@ -179,7 +206,8 @@ def test_readme_commands_run_in_order(tmp_path):
         if argv[0] == SEG:
             argv = [sys.executable, "-m", "seg_cli", *argv[1:]]
         result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=900,
-                                env={**os.environ, "TORCH_HOME": fixtures["torch_home"]})
+                                env={**os.environ, "TORCH_HOME": fixtures["torch_home"],
+                                     "HF_HOME": fixtures["hf_home"], "HF_HUB_OFFLINE": "1"})
         assert result.returncode == 0, f"{command}\n{result.stdout[-1500:]}\n{result.stderr[-3000:]}"
         if command.startswith("seg train model=fcn_resnet50 dataset=voc"):
             fixtures["voc_run"] = str(run_dirs(tmp_path)[-1])
