@@ -89,6 +89,17 @@ def checkpoint_overrides(overrides: list[str]) -> list[str]:
 
 
 
+# Config keys whose entries are another library's (an architecture's keywords, a transformers config's attributes):
+# any name may be added under them, so `model.options.KEY=VALUE` needs no `+` from the user.
+OPEN_SECTIONS = ("model.options.",)
+
+
+def open_section_overrides(overrides: list[str]) -> list[str]:
+    """`model.options.KEY=VALUE` as Hydra's add-or-override `++model.options.KEY=VALUE`; the builder checks the key
+    (one line with the close matches), not Hydra's struct mode."""
+    return [f"++{o}" if o.startswith(OPEN_SECTIONS) and "=" in o else o for o in overrides]
+
+
 def run_hydra_app(command: str, hydra_args: Sequence[str]) -> None:
     """Run the command's Hydra app on `hydra_args` (Hydra reads sys.argv itself).
 

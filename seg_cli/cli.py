@@ -14,6 +14,7 @@ from seg_cli.arguments import (  # noqa: F401 - split_arguments is part of this 
     DATA_ACTIONS,
     SHELL_COMPLETION_FLAGS,
     checkpoint_overrides,
+    open_section_overrides,
     run_hydra_app,
     split_arguments,
 )
@@ -134,6 +135,7 @@ def dispatch(args: list[str]) -> int:
         print("seg: error: hparams_search needs Hydra's Optuna sweeper: pip install -e \".[search]\" "
               "(or pip install hydra-optuna-sweeper)", file=sys.stderr)
         return 1
+    overrides = open_section_overrides(overrides)
     if command in CHECKPOINT_COMMANDS:
         overrides = checkpoint_overrides(overrides)
         try:
