@@ -9,6 +9,7 @@ from torch import nn
 
 from seg_cli.engine import distributed
 from seg_cli.engine.batchnorm import use_sync_batchnorm
+from seg_cli.models.contract import spec_of
 
 
 def place_model(model: nn.Module, t: dict[str, Any], device: torch.device, world: int) -> nn.Module:
@@ -24,7 +25,8 @@ def place_model(model: nn.Module, t: dict[str, Any], device: torch.device, world
 def wrap_model(model: nn.Module, device: torch.device, compile_model: bool = False) -> nn.Module:
     """DDP over the run's processes (when there are several), then torch.compile when asked."""
     if distributed.world_size() > 1:
-        model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
+                                                    find_unused_parameters=spec_of(model).unused_parameters)
     if compile_model:
         model = torch.compile(model)
     return model

@@ -21,7 +21,10 @@ Declaration. A family states, in one `ModelSpec` (a module-level `SPEC`, set on 
   the model must skip, as torchvision's do);
 - `download_keys`: its builder keywords that download weights (switched off when weights come from a file);
 - `loss`: the `_target_` of the loss the model trains with (a loss class reading "loss_inputs"): `loss=auto`
-  builds it and any other loss is refused; empty for a model of per-pixel logits, which the task's loss trains.
+  builds it and any other loss is refused; empty for a model of per-pixel logits, which the task's loss trains;
+- `unused_parameters`: some parameters may get no gradient in a training step (a library model's layers its
+  configuration leaves out: SMP encoder stages below `encoder_depth`, DPT's last norm), so DDP must look
+  for them each step.
 
 Rebuilding. A checkpoint stores the run config; a model whose builder reads more than that config (a hub
 config from a cache) returns, from `rebuild_keys()`, the builder keywords that make it rebuild without that.
@@ -57,6 +60,7 @@ class ModelSpec:
     aux_heads: tuple[str, ...] = ()
     download_keys: tuple[str, ...] = ()
     loss: str = ""
+    unused_parameters: bool = False
 
 
 # The reading of a model that declares nothing: torchvision's module names, the conventional download keys.

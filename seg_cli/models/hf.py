@@ -35,8 +35,10 @@ log = logging.getLogger(__name__)
 # The backbone attribute of each transformers architecture (spec_of keeps the one a model has), under the
 # adapter's `model.`; the auxiliary FCN head of UperNet, BEiT, Data2Vec-Vision and DPT; `pretrained` downloads.
 ENCODERS = ("segformer", "backbone", "dpt", "beit", "data2vec_vision", "mobilevit", "mobilevitv2", "mobilenet_v2")
+# Unused parameters: layers a config leaves out of the forward (DPT's last norm, BEiT layers after the last out
+# index, MobileNetV2's classifier conv).
 SPEC = ModelSpec(encoder=tuple(f"model.{name}" for name in ENCODERS), aux_heads=("model.auxiliary_head",),
-                 download_keys=("pretrained",))
+                 download_keys=("pretrained",), unused_parameters=True)
 OWN_KEYS = {"num_labels": "model.num_classes (set by the dataset)", "id2label": "model.num_classes",
             "label2id": "model.num_classes", "num_channels": "model.in_channels (set by the dataset)"}
 

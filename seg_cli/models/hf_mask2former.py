@@ -31,7 +31,7 @@ from seg_cli.models.contract import LOSS_INPUTS, OUT, ContractAdapter, ModelSpec
 
 MODEL_TYPES = ("mask2former",)  # the transformers model types this adapter serves
 SPEC = ModelSpec(encoder=("model.model.pixel_level_module.encoder",), download_keys=("pretrained",),
-                 loss="seg_cli.losses.mask_classification.MaskClassificationLoss")
+                 loss="seg_cli.losses.mask_classification.MaskClassificationLoss", unused_parameters=True)
 
 
 def model_class(transformers: Any) -> Any:

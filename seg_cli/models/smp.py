@@ -27,7 +27,8 @@ from seg_cli.models.contract import ContractAdapter, ModelSpec, to_contract
 
 # SMP's encoder is the backbone (train.freeze=[backbone], train.backbone_lr_mult); SMP has no segmentation aux
 # head (its aux_params is an image-level classifier, refused below); pretrained_backbone downloads the encoder.
-SPEC = ModelSpec(encoder=("model.encoder",), download_keys=("pretrained_backbone",))
+# PSPNet (encoder_depth 3) or any `encoder_depth` below 5 leaves SMP's own encoders' deeper stages unused.
+SPEC = ModelSpec(encoder=("model.encoder",), download_keys=("pretrained_backbone",), unused_parameters=True)
 TIMM_PREFIX = "tu-"  # SMP's prefix for any timm model used as encoder
 # Builder keywords set by seg's own keys (arch, encoder, ...) or that would break the contract: not options.
 OWN_KEYS = {"encoder_name": "model.encoder", "encoder_weights": "model.pretrained_backbone",

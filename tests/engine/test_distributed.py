@@ -108,3 +108,16 @@ def test_torchrun_honours_hydra_run_dir_for_train_and_eval(tmp_path):
     one = read_metrics(tmp_path / "one")
     assert two["pixels"] == one["pixels"] > 0
     assert two["per_class_iou"] == one["per_class_iou"]
+
+
+@pytest.mark.slow
+def test_torchrun_trains_a_model_whose_configuration_leaves_parameters_unused(tmp_path):
+    """SMP's PSPNet keeps ResNet stages its encoder_depth of 3 never runs: the family declares unused parameters,
+    so DDP looks for them instead of failing at the second step."""
+    from seg_cli.models.contract import spec_of
+    from seg_cli.models.smp import smp
+
+    assert spec_of(smp(2, arch="pspnet")).unused_parameters
+    result = torchrun("train", *DDP_TRAIN, "model=smp", "model.arch=pspnet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert read_metrics(run_dirs(tmp_path)[-1])["pixels"] > 0
