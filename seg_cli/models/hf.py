@@ -156,16 +156,21 @@ def _quiet(transformers: Any) -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _set_options(config: Any, options: dict[str, Any]) -> None:
+def _set_options(config: Any, options: dict[str, Any], prefix: str = "model.options.") -> None:
+    """Set `options` on the config; a mapping given for a nested config (`backbone_config`) sets its attributes."""
     known = sorted(config.to_dict())
     for key, value in options.items():
         if key in OWN_KEYS:
-            raise ConfigError(f"model.options.{key} is set by {OWN_KEYS[key]}")
+            raise ConfigError(f"{prefix}{key} is set by {OWN_KEYS[key]}")
         if not hasattr(config, key):
             matches = difflib.get_close_matches(key, known, n=5)
             close = f"; close: {', '.join(matches)}" if matches else ""
-            raise ConfigError(f"model.options.{key} is not a key of the {config.model_type} config{close}")
-        setattr(config, key, value)
+            raise ConfigError(f"{prefix}{key} is not a key of the {config.model_type} config{close}")
+        nested = getattr(config, key)
+        if isinstance(value, Mapping) and hasattr(nested, "to_dict"):
+            _set_options(nested, dict(value), f"{prefix}{key}.")
+        else:
+            setattr(config, key, value)
 
 
 def _set_in_channels(config: Any, in_channels: int) -> None:

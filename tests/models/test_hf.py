@@ -217,3 +217,13 @@ def test_onnx_export_of_a_segformer_keeps_height_and_width_dynamic(tmp_path):
         (logits,) = session.run(None, {session.get_inputs()[0].name: images.numpy()})
         with torch.no_grad():
             torch.testing.assert_close(torch.from_numpy(logits), model(images)["out"], atol=1e-4, rtol=1e-4)
+
+
+def test_options_of_a_nested_config_set_its_attributes():
+    model = hf(2, name="upernet", options={"backbone_config": {"hidden_sizes": [8, 8, 16, 16], "depths": [1, 1, 1, 1]},
+                                           "hidden_size": 16, "auxiliary_channels": 8})
+    assert model.model.config.backbone_config.hidden_sizes == [8, 8, 16, 16]
+    assert model.eval()(torch.randn(1, 3, 37, 45))["out"].shape == (1, 2, 37, 45)
+    with pytest.raises(ConfigError, match=r"model\.options\.backbone_config\.hiden_sizes is not a key of the convnext "
+                                          r"config; close: hidden_sizes"):
+        hf(2, name="upernet", options={"backbone_config": {"hiden_sizes": [8, 8, 16, 16]}})
