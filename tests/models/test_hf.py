@@ -224,6 +224,6 @@ def test_options_of_a_nested_config_set_its_attributes():
                                            "hidden_size": 16, "auxiliary_channels": 8})
     assert model.model.config.backbone_config.hidden_sizes == [8, 8, 16, 16]
     assert model.eval()(torch.randn(1, 3, 37, 45))["out"].shape == (1, 2, 37, 45)
-    with pytest.raises(ConfigError, match=r"model\.options\.backbone_config\.hiden_sizes is not a key of the convnext "
+    with pytest.raises(ConfigError, match=r"model\.options\.backbone_config\.hiden_sizes is not a key of the resnet "
                                           r"config; close: hidden_sizes"):
         hf(2, name="upernet", options={"backbone_config": {"hiden_sizes": [8, 8, 16, 16]}})
