@@ -4,7 +4,7 @@ and predicts with no seg checkpoint and no dataset.
 
 What a checkpoint needs and claims comes from its own files, read from the hub's cache (`HF_HOME`): the class
 names from `config.json`'s id2label, the resize and normalisation from its image processor, the colours of a
-dataset of seg whose class list it shares (Cityscapes), and the figures its authors published (HUB_FIGURES).
+dataset of seg whose class list it shares (ADE20K, Cityscapes), and the figures its authors published (HUB_FIGURES).
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class HubWeights:
 
     def label_set(self, weights: HubCheckpoint) -> dict[str, Any]:
         """Class names from id2label; size, resize and normalisation from the image processor; colours of a
-        dataset of seg with the same classes (else seg's own palette)."""
+        dataset of seg with the same classes (ADE20K, Cityscapes; else seg's own palette)."""
         import transformers
 
         config = hf_hub.load_config(transformers, weights.name)
@@ -135,8 +135,12 @@ def processor_settings(processor: Any | None) -> dict[str, Any]:
             "std": [float(v) for v in std] if std else None}
 
 
+SAME_CLASSES = 0.9  # share of class names that must agree, index for index (hub label files spell a few otherwise)
+
+
 def known_palette(names: list[str]) -> list[list[int]] | None:
-    """The palette of a dataset config of seg whose class names are these (case and spacing aside)."""
+    """The palette of a dataset config of seg with these classes: as many, and nearly all the same names in the same
+    order (case and spacing aside)."""
     import yaml
 
     from seg_cli.paths import config_dir
@@ -144,7 +148,9 @@ def known_palette(names: list[str]) -> list[list[int]] | None:
     wanted = [_plain(name) for name in names]
     for path in sorted((Path(config_dir()) / "dataset").glob("*.yaml")):
         dataset = yaml.safe_load(path.read_text()) or {}
-        if dataset.get("palette") and [_plain(n) for n in dataset.get("class_names") or []] == wanted:
+        known = [_plain(n) for n in dataset.get("class_names") or []]
+        if dataset.get("palette") and len(known) == len(wanted) and \
+                sum(a == b for a, b in zip(known, wanted, strict=True)) >= SAME_CLASSES * len(wanted):
             return dataset["palette"]
     return None
 

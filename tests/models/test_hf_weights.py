@@ -25,7 +25,8 @@ from tests.models.hub_cache import SEGFORMER_B0, tiny_segformer, write_hub_cache
 
 pytest.importorskip("transformers")
 CITYSCAPES = yaml.safe_load(open(f"{config_dir()}/dataset/cityscapes.yaml"))
-ADE_NAMES = yaml.safe_load(open(f"{config_dir()}/dataset/ade20k.yaml"))["class_names"]
+ADE = yaml.safe_load(open(f"{config_dir()}/dataset/ade20k.yaml"))
+ADE_NAMES = ADE["class_names"]
 B0 = {"_target_": "seg_cli.models.hf.hf", "name": SEGFORMER_B0}
 
 
@@ -54,7 +55,15 @@ def test_the_label_set_comes_from_the_checkpoint_and_its_processor(hub):
     assert labels["class_names"] == ADE_NAMES and labels["num_classes"] == 150
     assert (labels["base_size"], labels["resize"]) == (64, "square")  # the processor's 64 x 64
     assert labels["mean"] == pytest.approx([0.485, 0.456, 0.406]) and labels["std"] == pytest.approx([0.229, 0.224, 0.225])
-    assert labels["palette"] is None  # seg has no ADE20K colours: its own palette
+    assert labels["palette"] == ADE["palette"]  # the dataset's colours, found by its class list
+
+
+def test_a_few_names_spelt_otherwise_still_find_the_colours_and_other_classes_do_not(hub):
+    names = [*ADE_NAMES[:-3], "Clock ", "flag_", "banner"]  # 149 of 150 the same
+    write_hub_cache(hub, "me/ade", tiny_segformer(names))
+    assert HubWeights().label_set(HubCheckpoint("me/ade"))["palette"] == ADE["palette"]
+    write_hub_cache(hub, "me/other", tiny_segformer([f"thing {i}" for i in range(150)]))
+    assert HubWeights().label_set(HubCheckpoint("me/other"))["palette"] is None
 
 
 def test_cityscapes_class_names_take_cityscapes_colours(hub):
