@@ -92,6 +92,9 @@ class HfAdapter(ContractAdapter):
         self.kwargs = {"interpolate_pos_encoding": True} if "interpolate_pos_encoding" in takes else {}
         self.square_patch = _square_patch(model.config)  # plain ints: the state_dict keeps only `model.`
         self.fixed_size = int(model.config.image_size) if model.config.model_type == "data2vec-vision" else 0
+        # For export (contract.size_bound): Data2Vec's pooling sees one size whatever the input; DPT's square grid
+        # of patches is exported for the export size (measured: wrong or failing at others); others: the pooling.
+        self.size_bound = False if self.fixed_size else (True if self.square_patch else None)
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         self._aux.clear()
