@@ -63,22 +63,19 @@ def main(cfg: DictConfig) -> float:
 
     from seg_cli.data.transform_config import image_channels
     from seg_cli.export import exporters as ex
-    from seg_cli.export.formats import build_format, format_class
+    from seg_cli.export.formats import check_fits, format_class
     from seg_cli.models.contract import size_bound
 
-    if cfg.format == "onnx":  # the exporter's packages, before the model loads
-        missing = ex.missing_packages("onnx", ex.choose_onnx_exporter(cfg.onnx_exporter))
-        if missing:
-            raise SegError(f"format=onnx needs {', '.join(missing)}: pip install 'seg-cli[export]'")
-    model, config, ckpt, _ = trained_model(cfg, "cpu")
-    fmt = build_format(cfg.format, model, opset=cfg.opset, onnx_exporter=cfg.onnx_exporter)
-    missing = fmt.missing_packages()
+    fmt = format_class(cfg.format).from_settings({"opset": cfg.opset, "onnx_exporter": cfg.onnx_exporter})
+    missing = fmt.missing_packages()  # before the model loads
     if missing:
-        raise SegError(f"format={cfg.format} needs {', '.join(missing)}: pip install {' '.join(missing)}")
+        raise SegError(f"format={cfg.format} needs {', '.join(missing)}: {fmt.install_hint(missing)}")
+    model, config, ckpt, _ = trained_model(cfg, "cpu")
+    check_fits(fmt, model)
     channels = image_channels(config["dataset"])  # the checkpoint's dataset.in_channels
     base = config["dataset"].get("base_size")
     height, width = cfg.height or base, cfg.width or base
-    out = Path(cfg.out) if cfg.out else run_dir() / f"model{format_class(cfg.format).suffix}"
+    out = Path(cfg.out) if cfg.out else run_dir() / f"model{fmt.suffix}"
     out.parent.mkdir(parents=True, exist_ok=True)
     sample = torch.randn(cfg.batch_size, channels, height, width, generator=torch.Generator().manual_seed(0))
     metadata = ex.model_metadata(config, stored_threshold(config, ckpt))
@@ -91,8 +88,9 @@ def main(cfg: DictConfig) -> float:
     classes = config["model"].get("num_classes")
     print(f"seg export: wrote {out} ({written.kind}, {how}; {fmt.usage(channels, classes, written.fixed_size)})")
     if written.fixed_size:
-        print(f"seg export: {out.name} takes {height}x{width} images only ({written.why}); seg predict resizes "
-              f"images to that size and the logits back, other programs must do the same")
+        size = "x".join(map(str, written.fixed_size))
+        print(f"seg export: {out.name} takes {size} images only ({written.why}); seg predict resizes images to "
+              f"that size and the logits back, other programs must do the same")
     measured = ", ".join(f"{d:.2e} on {'x'.join(map(str, s))}" for d, s in zip(differences, shapes, strict=True))
     print(f"seg export: max |{cfg.format} - pytorch| = {worst:.2e} ({measured}; tolerance {cfg.tolerance:g})")
     if not worst <= cfg.tolerance:  # `not <=` so that NaN fails too

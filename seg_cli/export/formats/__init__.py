@@ -16,7 +16,7 @@ from seg_cli.choices import EXPORT_FORMATS
 from seg_cli.errors import ConfigError
 from seg_cli.export.formats.base import ExportFormat, Written
 
-__all__ = ["EXPORT_FORMATS", "ExportFormat", "Written", "build_format", "format_class", "formats_for"]
+__all__ = ["EXPORT_FORMATS", "ExportFormat", "Written", "build_format", "check_fits", "format_class", "formats_for"]
 
 
 def format_class(name: str) -> type[ExportFormat]:
@@ -31,10 +31,15 @@ def formats_for(model: nn.Module) -> list[str]:
     return [name for name in EXPORT_FORMATS if format_class(name).fits(model)]
 
 
+def check_fits(fmt: ExportFormat, model: nn.Module) -> None:
+    """One line naming the formats that fit, where `fmt` does not fit `model`'s family."""
+    if not fmt.fits(model):
+        raise ConfigError(f"format={fmt.name} {fmt.fits_what}; this checkpoint's model exports as: "
+                          f"{', '.join(formats_for(model))}")
+
+
 def build_format(name: str, model: nn.Module, **settings: Any) -> ExportFormat:
     """The format `name` set up with the export's `settings` (opset, onnx_exporter), checked to fit `model`."""
-    cls = format_class(name)
-    if not cls.fits(model):
-        raise ConfigError(f"format={name} {cls.fits_what}; this checkpoint's model exports as: "
-                          f"{', '.join(formats_for(model))}")
-    return cls.from_settings(settings)
+    fmt = format_class(name).from_settings(settings)
+    check_fits(fmt, model)
+    return fmt

@@ -57,6 +57,10 @@ class ExportFormat:
         """The Python packages the export and its check need but are not installed."""
         return [name for name in self.packages if importlib.util.find_spec(name) is None]
 
+    def install_hint(self, missing: list[str]) -> str:
+        """How to install the `missing` packages."""
+        return f"pip install {' '.join(missing)}"
+
     def describe(self) -> str:
         """How the file is made, in the words of the API that makes it."""
         raise NotImplementedError

@@ -37,6 +37,9 @@ class OnnxFormat(ExportFormat):
     def missing_packages(self) -> list[str]:
         return ex.missing_packages("onnx", self.exporter)
 
+    def install_hint(self, missing: list[str]) -> str:
+        return "pip install 'seg-cli[export]'"
+
     def describe(self) -> str:
         return ex.describe_exporter("onnx", self.exporter)
 
