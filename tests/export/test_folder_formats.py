@@ -3,6 +3,7 @@ seg's model; the image processor loads with the run's normalisation. In-process,
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import pytest
@@ -54,7 +55,10 @@ def test_format_smp_loads_with_smps_from_pretrained(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = smp(3, 3, "fpn", "tu-test_convnext").eval()
+    model.model.config["encoder_weights"] = "imagenet"  # as a run from ImageNet weights records it
     written = build_format("smp", model).write(model, torch.randn(2, 3, 64, 64), tmp_path / "out", METADATA, False)
+    assert json.loads((tmp_path / "out" / "config.json").read_text())["encoder_weights"] is None  # loads offline
+    assert model.model.config["encoder_weights"] == "imagenet"  # the run's model is left as it was
 
     loaded = smp_lib.from_pretrained(str(tmp_path / "out")).eval()
     images = torch.randn(1, 3, 64, 96)  # SMP's own models take multiples of the stride
