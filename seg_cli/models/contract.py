@@ -26,7 +26,7 @@ Export size. `size_bound(model)` says whether an exported graph of the model is 
 was exported at: true for pooling to a fixed grid of bins (PSPNet's and UperNet's pyramid pooling, which ONNX
 bakes for the export size), unless the model's adapter declares otherwise: `size_bound = True` for a reason the
 pooling rule cannot see (one line in the adapter class), `False` where the adapter feeds the pooling one size
-anyway. Export then fixes the input size and says so.
+anyway. ONNX export then fixes the input size and says so (a trace keeps the pooling itself, any size).
 """
 
 from __future__ import annotations
