@@ -27,7 +27,7 @@ EVAL_METRICS = ("iou", "acc", "dice", "f1", "precision", "recall", "fwiou")
 INFER_MODES = ("whole", "slide")  # infer.mode
 AMP_DTYPES = ("float16", "bfloat16")  # train.amp_dtype
 SWITCHES = ("auto", "true", "false")  # train.progress, train.sync_bn
-EXPORT_FORMATS = ("onnx", "torchscript")  # seg export format=
+EXPORT_FORMATS = package_modules("export/formats", first=("onnx",))  # seg export format=: its modules
 ONNX_EXPORTERS = ("auto", "dynamo", "legacy")  # seg export onnx_exporter=
 PREDICT_BACKENDS = ("torch", "onnx")  # seg predict backend=
 # seg predict save=: the modules of seg_cli/predict/writers/

@@ -1,4 +1,5 @@
-"""`seg export`: a checkpoint as ONNX or TorchScript with dynamic batch/height/width, checked against PyTorch."""
+"""`seg export`: a checkpoint as ONNX or TorchScript (dynamic batch/height/width) or as a Hugging Face / SMP folder,
+checked against PyTorch. The formats are the modules of seg_cli/export/formats/; this command checks and wires."""
 
 from __future__ import annotations
 
@@ -60,49 +61,36 @@ def main(cfg: DictConfig) -> float:
     validate(cfg)
     import torch  # late: `seg export --help` must not pay for importing torch
 
-    from seg_cli.export import exporters as ex
-
-    exporter = ex.choose_onnx_exporter(cfg.onnx_exporter) if cfg.format == "onnx" else "trace"
-    missing = ex.missing_packages(cfg.format, exporter)
-    if missing:
-        raise SegError(f"format=onnx needs {', '.join(missing)}: pip install 'seg-cli[export]'")
     from seg_cli.data.transform_config import image_channels
+    from seg_cli.export import exporters as ex
+    from seg_cli.export.formats import check_fits, format_class
+    from seg_cli.models.contract import size_bound
 
+    fmt = format_class(cfg.format).from_settings({"opset": cfg.opset, "onnx_exporter": cfg.onnx_exporter})
+    missing = fmt.missing_packages()  # before the model loads
+    if missing:
+        raise SegError(f"format={cfg.format} needs {', '.join(missing)}: {fmt.install_hint(missing)}")
     model, config, ckpt, _ = trained_model(cfg, "cpu")
+    check_fits(fmt, model)
     channels = image_channels(config["dataset"])  # the checkpoint's dataset.in_channels
     base = config["dataset"].get("base_size")
     height, width = cfg.height or base, cfg.width or base
-    model = ex.LogitsOnly(model).eval()
-    out = Path(cfg.out) if cfg.out else run_dir() / f"model{ex.SUFFIXES[cfg.format]}"
+    out = Path(cfg.out) if cfg.out else run_dir() / f"model{fmt.suffix}"
     out.parent.mkdir(parents=True, exist_ok=True)
     sample = torch.randn(cfg.batch_size, channels, height, width, generator=torch.Generator().manual_seed(0))
     metadata = ex.model_metadata(config, stored_threshold(config, ckpt))
-    how = ex.describe_exporter(cfg.format, exporter)
+    how = fmt.describe()
     log.info("exporting %s with %s to %s", ckpt, how, out)
-    try:
-        if cfg.format == "onnx":
-            ex.export_onnx(model, sample, out, cfg.opset, exporter)
-            opset = ex.add_onnx_metadata(out, metadata)
-            from seg_cli.export.onnx_runtime import OnnxSegmenter
-
-            run, kind = OnnxSegmenter(out, providers=["CPUExecutionProvider"]), f"ONNX opset {opset}"
-        else:
-            ex.export_torchscript(model, sample, out, metadata)
-            run, kind = ex.load_torchscript(out), "TorchScript"
-    except SegError:
-        raise
-    except Exception as exc:  # exporters fail in many ways; the details go to a file, one line to the user
-        details = run_dir() / "export_error.txt"
-        details.write_text(traceback.format_exc())
-        hint = "onnx_exporter=legacy or format=torchscript" if cfg.format == "onnx" else "format=onnx"
-        raise SegError(f"{cfg.format} export failed: {one_line(exc)[:300]} (details in {details}; "
-                       f"try {hint})") from None
-    shapes = ex.check_shapes(cfg.batch_size, height, width, channels)
-    differences = ex.max_abs_differences(model, run, shapes)
+    written = write_export(fmt, model.eval(), sample, out, metadata, size_bound(model))
+    shapes = ex.check_shapes(cfg.batch_size, height, width, channels, fixed=written.fixed_size is not None)
+    differences = ex.max_abs_differences(ex.LogitsOnly(model).eval(), written.run, shapes)
     worst = max(differences)
-    print(f"seg export: wrote {out} ({kind}, {how}; input '{ex.INPUT_NAME}' float32 "
-          f"[batch, {channels}, height, width] -> '{ex.OUTPUT_NAME}' [batch, {config['model'].get('num_classes')}, "
-          f"height, width])")
+    classes = config["model"].get("num_classes")
+    print(f"seg export: wrote {out} ({written.kind}, {how}; {fmt.usage(channels, classes, written.fixed_size)})")
+    if written.fixed_size:
+        size = "x".join(map(str, written.fixed_size))
+        print(f"seg export: {out.name} takes {size} images only ({written.why}); seg predict resizes images to "
+              f"that size and the logits back, other programs must do the same")
     measured = ", ".join(f"{d:.2e} on {'x'.join(map(str, s))}" for d, s in zip(differences, shapes, strict=True))
     print(f"seg export: max |{cfg.format} - pytorch| = {worst:.2e} ({measured}; tolerance {cfg.tolerance:g})")
     if not worst <= cfg.tolerance:  # `not <=` so that NaN fails too
@@ -111,3 +99,16 @@ def main(cfg: DictConfig) -> float:
     # Last, so scripts and people see which file "the newest best.pt" was: runs may finish in between.
     print(f"seg export: from {'checkpoint' if uses_checkpoint(cfg) else 'weights'} {Path(ckpt).resolve()}")
     return worst
+
+
+def write_export(fmt: Any, model: Any, sample: Any, out: Path, metadata: dict[str, Any], bound: bool) -> Any:
+    """fmt.write, its failures as one line (the details in a file)."""
+    try:
+        return fmt.write(model, sample, out, metadata, bound)
+    except SegError:
+        raise
+    except Exception as exc:  # exporters fail in many ways; the details go to a file, one line to the user
+        details = run_dir() / "export_error.txt"
+        details.write_text(traceback.format_exc())
+        raise SegError(f"{fmt.name} export failed: {one_line(exc)[:300]} (details in {details}; "
+                       f"try {fmt.hint})") from None

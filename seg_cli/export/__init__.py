@@ -1,1 +1,2 @@
-"""Exported models: writing ONNX / TorchScript files (exporters) and running ONNX ones (onnx_runtime)."""
+"""Exported models: the formats of `seg export format=` (formats/, one module each), the graph exporters they use
+(exporters) and running ONNX files (onnx_runtime)."""

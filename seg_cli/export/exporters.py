@@ -2,8 +2,9 @@
 
 The exported graph takes `image`, a float32 (N, in_channels, H, W) batch normalised as in training (in_channels
 from the checkpoint's dataset.in_channels: 3 for RGB), and returns `logits`, float32 (N, C, H, W). Metadata (class
-names, normalisation, eval size, a binary model's max-F threshold) travels inside the file: ONNX
-`metadata_props["seg"]`, TorchScript extra file `seg.json`.
+names, normalisation, eval size, a binary model's max-F threshold, the fixed size of a size-bound model) travels
+inside the file: ONNX `metadata_props["seg"]`, TorchScript extra file `seg.json`. The formats themselves are the
+modules of seg_cli/export/formats/.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from seg_cli.tasks import DEFAULT_TASK, get_task
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
 DYNAMIC_AXES = {0: "batch", 2: "height", 3: "width"}
-SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
 # Loggers of the exporter's own passes: dozens of INFO lines per export that the user cannot act on.
 _CHATTY_LOGGERS = ("onnxscript", "onnx_ir", "torch.onnx", "torch.export", "torch._dynamo")
 
@@ -66,18 +66,21 @@ def missing_packages(fmt: str, exporter: str) -> list[str]:
     return [name for name in needed if importlib.util.find_spec(name) is None]
 
 
-def export_onnx(model: nn.Module, sample: torch.Tensor, path: Path, opset: int | None, exporter: str) -> None:
-    """Write `model` as ONNX with dynamic batch, height and width (one file, weights inside)."""
+def export_onnx(model: nn.Module, sample: torch.Tensor, path: Path, opset: int | None, exporter: str,
+                fixed: bool = False) -> None:
+    """Write `model` as ONNX with dynamic batch, height and width (one file, weights inside); `fixed` keeps
+    height and width at the sample's (a size-bound model: see seg_cli.models.contract.size_bound)."""
+    dynamic = {0: DYNAMIC_AXES[0]} if fixed else DYNAMIC_AXES
     common = {"input_names": [INPUT_NAME], "output_names": [OUTPUT_NAME], "opset_version": opset}
     with warnings.catch_warnings(), torch.no_grad(), _quiet_exporter_logs():
         warnings.simplefilter("ignore")  # exporter chatter (deprecations, constant folding) is not the user's
         if exporter == "dynamo":
-            dims = {axis: torch.export.Dim(name) for axis, name in DYNAMIC_AXES.items()}
+            dims = {axis: torch.export.Dim(name) for axis, name in dynamic.items()}
             torch.onnx.export(model, (sample,), str(path), dynamo=True, dynamic_shapes={INPUT_NAME: dims},
                               external_data=False, verbose=False, **common)
         else:
             legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
-            axes = {INPUT_NAME: DYNAMIC_AXES, OUTPUT_NAME: DYNAMIC_AXES}
+            axes = {INPUT_NAME: dynamic, OUTPUT_NAME: dynamic}
             torch.onnx.export(model, (sample,), str(path), dynamic_axes=axes, do_constant_folding=True,
                               **legacy, **{**common, "opset_version": opset or 17})
 
@@ -120,6 +123,7 @@ def export_torchscript(model: nn.Module, sample: torch.Tensor, path: Path, metad
     """Trace `model` (sizes are recorded as operations, so H and W stay free) and save it with metadata."""
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated upstream; still supported
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shape tests become constants: the check finds it
         traced = torch.jit.trace(model, sample, check_trace=False)
         torch.jit.save(traced, str(path), _extra_files={"seg.json": json.dumps(metadata)})
 
@@ -137,9 +141,12 @@ def load_torchscript(path: Path) -> Callable[[np.ndarray], np.ndarray]:
     return run
 
 
-def check_shapes(batch: int, height: int, width: int, in_channels: int = 3) -> list[tuple[int, int, int, int]]:
+def check_shapes(batch: int, height: int, width: int, in_channels: int = 3,
+                 fixed: bool = False) -> list[tuple[int, int, int, int]]:
     """The export's own input shape and a second, odd one with another batch size: an export that
-    silently fixed a dimension fails on the second."""
+    silently fixed a dimension fails on the second. A `fixed` (size-bound) export keeps height and width."""
+    if fixed:
+        return [(batch, in_channels, height, width), (batch + 1, in_channels, height, width)]
     return [(batch, in_channels, height, width),
             (batch + 1, in_channels, height * 3 // 4 + 1, width * 5 // 4 + 1)]
 
@@ -173,11 +180,13 @@ def input_description(channels: int) -> str:
             "(8-bit / 255, 16-bit / 65535) normalised with mean and std")
 
 
-def model_metadata(config: dict[str, Any], best_threshold: float | None = None) -> dict[str, Any]:
+def model_metadata(config: dict[str, Any], best_threshold: float | None = None,
+                   fixed_size: tuple[int, int] | None = None) -> dict[str, Any]:
     """What a consumer of the exported file needs to prepare images and read the logits.
 
     Binary models also carry `best_threshold`, the checkpoint's max-F threshold on its validation split (null
     where it stores none): `seg predict backend=onnx threshold=auto` cuts masks there, as from the checkpoint.
+    A size-bound export carries `fixed_size`, [height, width], the only input size it is right at.
     """
     from seg_cli.data.transform_config import image_channels, normalization
 
@@ -197,4 +206,6 @@ def model_metadata(config: dict[str, Any], best_threshold: float | None = None) 
     }
     if get_task(task).thresholded:
         metadata["best_threshold"] = best_threshold
+    if fixed_size:
+        metadata["fixed_size"] = list(fixed_size)
     return metadata

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +13,8 @@ import numpy as np
 
 from seg_cli.errors import CheckpointError, SegError, one_line
 
+log = logging.getLogger("seg.predict")
+
 
 class OnnxSegmenter:
     """Logits for a normalised image batch, from an exported model.
@@ -19,7 +22,8 @@ class OnnxSegmenter:
     `OnnxSegmenter(path)(batch)` takes float32 (N, in_channels, H, W) (RGB / 255 for 3 channels, normalised
     with the training mean and std, as `SegmentationPresetEval` produces) and returns float32 logits
     (N, C, H, W). `metadata` holds what `seg export` stored: class names, in_channels, mean, std, base_size, task
-    and, for binary models, best_threshold (the checkpoint's max-F threshold, or null).
+    and, for binary models, best_threshold (the checkpoint's max-F threshold, or null). A size-bound export's
+    `fixed_size` ([height, width]) is the only size it takes: other sizes are refused in one line.
     """
 
     def __init__(self, model_file: str | Path, providers: Sequence[str] | None = None) -> None:
@@ -48,25 +52,46 @@ class OnnxSegmenter:
         custom = self.session.get_modelmeta().custom_metadata_map
         self.metadata: dict[str, Any] = json.loads(custom["seg"]) if "seg" in custom else {}
         self.in_channels = int(self.metadata.get("in_channels", 3))  # exports before in_channels were RGB
+        fixed = self.metadata.get("fixed_size")
+        self.fixed_size: tuple[int, int] | None = (int(fixed[0]), int(fixed[1])) if fixed else None
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        """Logits (N, C, H, W) for a (N, in_channels, H, W) batch; any batch size and image size."""
+        """Logits (N, C, H, W) for a (N, in_channels, H, W) batch; any batch size, any image size unless the
+        export is size-bound."""
         if batch.ndim != 4 or batch.shape[1] != self.in_channels:
             raise ValueError(f"expected a (N, {self.in_channels}, H, W) batch, got shape {tuple(batch.shape)}")
+        if self.fixed_size and tuple(batch.shape[2:]) != self.fixed_size:
+            height, width = self.fixed_size
+            raise SegError(f"{self.path.name} takes {height}x{width} images only (fixed at export), got "
+                           f"{batch.shape[2]}x{batch.shape[3]}: resize them to {height}x{width} and the logits back")
         return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
 
 
 class OnnxModel:
-    """An exported ONNX file behind the call interface predict_logits uses for a torch model."""
+    """An exported ONNX file behind the call interface predict_logits uses for a torch model.
+
+    A size-bound export gets each batch resized to its fixed size and returns the logits resized back: `seg
+    predict` then gives every photo a mask, as the image processors of such models do (resize to a square).
+    """
 
     def __init__(self, model_file: str) -> None:
         self.session = OnnxSegmenter(model_file)
         self.metadata = self.session.metadata
+        if self.session.fixed_size:
+            log.info("%s takes %dx%d images only: each is resized to that size, its logits back", model_file,
+                     *self.session.fixed_size)
 
     def __call__(self, batch):
         import torch
+        import torch.nn.functional as F
 
-        return torch.from_numpy(self.session(batch.cpu().numpy().astype("float32")))
+        fixed, size = self.session.fixed_size, tuple(batch.shape[-2:])
+        if fixed and size != fixed:
+            batch = F.interpolate(batch.float(), size=fixed, mode="bilinear", align_corners=False, antialias=True)
+        logits = torch.from_numpy(self.session(batch.cpu().numpy().astype("float32")))
+        if fixed and size != fixed:
+            logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+        return logits
 
     def eval(self) -> OnnxModel:
         return self

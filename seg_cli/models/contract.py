@@ -31,6 +31,12 @@ config from a cache) returns, from `rebuild_keys()`, the builder keywords that m
 
 Published whole-network weights come through a provider (seg_cli.models.published). A model that declares
 nothing is read with torchvision's names: encoder `backbone`, aux head `aux_classifier`, where they exist.
+
+Export size. `size_bound(model)` says whether an exported graph of the model is right only at the input size it
+was exported at: true for pooling to a fixed grid of bins (PSPNet's and UperNet's pyramid pooling, which ONNX
+bakes for the export size), unless the model's adapter declares otherwise: `size_bound = True` for a reason the
+pooling rule cannot see (one line in the adapter class), `False` where the adapter feeds the pooling one size
+anyway. ONNX export then fixes the input size and says so (a trace keeps the pooling itself, any size).
 """
 
 from __future__ import annotations
@@ -111,6 +117,23 @@ def rebuild_keys(model: nn.Module) -> dict[str, Any]:
     return dict(keys()) if callable(keys) else {}
 
 
+def size_bound(model: nn.Module) -> bool:
+    """Whether an exported graph of `model` is right only at its export size (see the module docstring)."""
+    model = unwrap_model(model)
+    declared = getattr(model, "size_bound", None)
+    return pools_to_bins(model) if declared is None else bool(declared)
+
+
+def pools_to_bins(model: nn.Module) -> bool:
+    """Whether `model` pools adaptively to more than one bin a side (a grid whose kernel depends on the size)."""
+    pools = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+    return any(_bins(module.output_size) != {1} for module in model.modules() if isinstance(module, pools))
+
+
+def _bins(output_size: Any) -> set[Any]:
+    return set(output_size) if isinstance(output_size, tuple | list) else {output_size}
+
+
 def model_outputs(outputs: torch.Tensor | dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """A contract output (dict or bare tensor) as a dict with "out"."""
     return outputs if isinstance(outputs, dict) else {OUT: outputs}
@@ -150,6 +173,9 @@ class ContractAdapter(nn.Module):
     Its state_dict keys, and so the module names in `spec`, gain the prefix `model.` (`model.decode_head`):
     a family adopts the adapter from its first version, so no checkpoint's keys change.
     """
+
+    # Whether an exported graph is right only at its export size; None: as pools_to_bins finds (see size_bound).
+    size_bound: bool | None = None
 
     def __init__(self, model: nn.Module, spec: ModelSpec = ModelSpec()) -> None:
         super().__init__()

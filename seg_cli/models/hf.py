@@ -57,7 +57,7 @@ def hf(num_classes: int, in_channels: int = 3, name: str = "segformer", pretrain
     published_classes = hf_config.num_labels
     hf_config.num_labels = num_classes  # also resets id2label / label2id to num_classes entries
     _set_in_channels(hf_config, in_channels)
-    auto, adapter = _builders(transformers, hf_config)
+    auto, adapter = builders(transformers, hf_config)
     if not pretrained:
         return adapter(auto.from_config(hf_config), str(name))
     model, info = _load_weights(transformers, auto, str(name), hf_config)
@@ -71,7 +71,7 @@ def hf(num_classes: int, in_channels: int = 3, name: str = "segformer", pretrain
     return adapter(model, str(name))
 
 
-def _builders(transformers: Any, config: Any) -> tuple[Any, type[ContractAdapter]]:
+def builders(transformers: Any, config: Any) -> tuple[Any, type[ContractAdapter]]:
     """The transformers auto class that builds `config`'s model and the adapter that brings it to the contract:
     Mask2Former's own (seg_cli.models.hf_mask2former), else HfAdapter."""
     if config.model_type in hf_mask2former.MODEL_TYPES:
@@ -116,6 +116,9 @@ class HfAdapter(hf_hub.HubModel, ContractAdapter):
         self.kwargs = {"interpolate_pos_encoding": True} if "interpolate_pos_encoding" in takes else {}
         self.square_patch = _square_patch(model.config)  # plain ints: the state_dict keeps only `model.`
         self.fixed_size = int(model.config.image_size) if model.config.model_type == "data2vec-vision" else 0
+        # For export (contract.size_bound): Data2Vec's pooling sees one size whatever the input; DPT's square grid
+        # of patches is exported for the export size (measured: wrong or failing at others); others: the pooling.
+        self.size_bound = False if self.fixed_size else (True if self.square_patch else None)
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         self._aux.clear()

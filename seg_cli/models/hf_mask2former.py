@@ -45,6 +45,7 @@ class Mask2FormerAdapter(hf_hub.HubModel, ContractAdapter):
     def __init__(self, model: nn.Module, name: str = "") -> None:
         ContractAdapter.__init__(self, model, SPEC)
         self.name = name
+        self.size_bound = True  # export (contract.size_bound): torch.export fails with dynamic H, W (measured)
         self.multiple = int(max(model.config.feature_strides))  # plain ints: the state_dict keeps only `model.`
         self.aux_loss = bool(model.config.use_auxiliary_loss)
 

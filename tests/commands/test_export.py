@@ -143,3 +143,11 @@ def test_onnx_segmenter_refuses_missing_and_broken_files(tmp_path):
     (tmp_path / "broken.onnx").write_bytes(b"not a model")
     with pytest.raises(CheckpointError, match="not a loadable ONNX model"):
         OnnxSegmenter(tmp_path / "broken.onnx")
+
+
+@pytest.mark.slow
+def test_a_format_of_another_family_is_one_line_naming_those_that_fit(trained):
+    result = run_seg("export", "format=hf", cwd=trained)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == ("seg: error: format=hf exports model=hf checkpoints; this "
+                                                      "checkpoint's model exports as: onnx, torchscript")
