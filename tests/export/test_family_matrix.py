@@ -23,9 +23,10 @@ from tests.helpers import FAST_TRAIN
 pytest.importorskip("onnxruntime")
 SMP_ARCHS = ["unet", "unetplusplus", "manet", "linknet", "fpn", "pspnet", "deeplabv3", "deeplabv3plus", "pan",
              "upernet", "segformer", "dpt"]
-HF_TYPES = ["segformer", "upernet", "dpt", "beit", "data2vec-vision", "mobilevit"]
-SIZE_BOUND = {("smp", "pspnet"), ("smp", "upernet"), ("hf", "upernet"), ("hf", "beit"), ("hf", "dpt")}
-FOLDER_FORMAT = {("smp", "fpn"): "smp", ("hf", "segformer"): "hf"}
+HF_TYPES = ["segformer", "upernet", "dpt", "beit", "data2vec-vision", "mobilevit", "mask2former"]
+SIZE_BOUND = {("smp", "pspnet"), ("smp", "upernet"), ("hf", "upernet"), ("hf", "beit"), ("hf", "dpt"),
+              ("hf", "mask2former")}
+FOLDER_FORMAT = {("smp", "fpn"): "smp", ("hf", "segformer"): "hf", ("hf", "mask2former"): "hf"}
 CASES = [("smp", arch) for arch in SMP_ARCHS] + [("hf", kind) for kind in HF_TYPES]
 PHOTO = (61, 37)  # width, height: odd, and no multiple of any stride
 # Runs each argv list through seg's entry point; "### seg CMD" and "### exit N" frame each command's output.
@@ -69,8 +70,12 @@ def hf_folder(model_type: str, root: Path) -> Path:
 
     from tests.models.test_hf import OTHERS, tiny_segformer, tiny_upernet
 
+    from tests.models.test_hf_mask2former import tiny_mask2former
+
     torch.manual_seed(0)
-    if model_type in ("segformer", "upernet"):
+    if model_type == "mask2former":  # trains with its own loss (loss=auto picks it)
+        model = tiny_mask2former()
+    elif model_type in ("segformer", "upernet"):
         model = {"segformer": tiny_segformer, "upernet": tiny_upernet}[model_type]()
     else:
         config = transformers.AutoConfig.for_model(model_type, **OTHERS[model_type][0])
