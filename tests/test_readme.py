@@ -136,6 +136,8 @@ README_COMMANDS: dict[str, list[str]] = {
     "seg export out=model.onnx": [SEG, "export", "out=model.onnx", "ckpt={first_best}"],
     "seg export format=torchscript out=model.pt": [SEG, "export", "format=torchscript", "out=model.pt",
                                                    "ckpt={first_best}"],
+    "seg export format=hf out=my-segformer": [SEG, "export", "format=hf", "out=my-segformer", "ckpt={hf_best}"],
+    "seg export format=smp out=my-smp-model": [SEG, "export", "format=smp", "out=my-smp-model", "ckpt={smp_best}"],
     "seg predict photo.jpg backend=onnx model_file=model.onnx":
         [SEG, "predict", "{photo}", "backend=onnx", "model_file=model.onnx"],
     "seg info model=fcn_resnet50 dataset=voc height=520 width=520":
@@ -211,10 +213,14 @@ def test_readme_commands_run_in_order(tmp_path):
         assert result.returncode == 0, f"{command}\n{result.stdout[-1500:]}\n{result.stderr[-3000:]}"
         if command.startswith("seg train model=fcn_resnet50 dataset=voc"):
             fixtures["voc_run"] = str(run_dirs(tmp_path)[-1])
+        for family in ("hf", "smp"):  # the checkpoints `seg export format=hf|smp` exports
+            if command.startswith(f"seg train model={family} "):
+                fixtures[f"{family}_best"] = str(run_dirs(tmp_path)[-1] / "checkpoints" / "best.pt")
         if "first_best" not in fixtures and run_dirs(tmp_path):
             fixtures["first_best"] = str(run_dirs(tmp_path)[0] / "checkpoints" / "best.pt")
     assert (tmp_path / "masks" / "a.png").is_file() and (tmp_path / "cutouts" / "photo_cutout.png").is_file()
     assert (tmp_path / "model.onnx").is_file() and (tmp_path / "model.pt").is_file()
+    assert (tmp_path / "my-segformer" / "config.json").is_file() and (tmp_path / "my-smp-model" / "config.json").is_file()
     assert (tmp_path / "seg" / "pyproject.toml").is_file() and (tmp_path / ".venv" / "bin" / "python").exists()
     # 4 grid jobs, 2 learning rates, 2 Optuna trials
     assert len(list(tmp_path.glob("multirun/train/*/*/[0-9]*/metrics.json"))) == 8
