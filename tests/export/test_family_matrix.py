@@ -69,7 +69,6 @@ def hf_folder(model_type: str, root: Path) -> Path:
     import transformers
 
     from tests.models.test_hf import OTHERS, tiny_segformer, tiny_upernet
-
     from tests.models.test_hf_mask2former import tiny_mask2former
 
     torch.manual_seed(0)
