@@ -154,6 +154,14 @@ README_COMMANDS: dict[str, list[str]] = {
         [sys.executable, str(REPO / "scripts/bench.py"), "--model", "lraspp_mobilenet_v3_large", "--batch", "4",
          "--crop", "256", "--device", "cpu", "--steps", "2", "--warmup", "1", "--eval-images", "2",
          "--predict-images", "1", "--repeats", "1", "--rounds", "1", "--startup", "none"],
+    # the library families' bench, shortened like the one above
+    "python scripts/bench.py --model smp --batch 4 --crop 256 --device cpu --steps 3 --rounds 12 --train-only "
+    "model.encoder=resnet34":
+        [sys.executable, str(REPO / "scripts/bench.py"), "--model", "smp", "--batch", "2", "--crop", "64", "--device",
+         "cpu", "--steps", "1", "--warmup", "1", "--rounds", "2", "--train-only", "model.encoder=resnet34"],
+    "python scripts/bench.py --model hf --batch 4 --crop 256 --device cpu --steps 3 --rounds 12 --train-only":
+        [sys.executable, str(REPO / "scripts/bench.py"), "--model", "hf", "--batch", "2", "--crop", "64", "--device",
+         "cpu", "--steps", "1", "--warmup", "1", "--rounds", "2", "--train-only"],
 }
 
 
