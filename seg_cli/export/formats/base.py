@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from seg_cli.export.exporters import INPUT_NAME, OUTPUT_NAME, LogitsOnly
+from seg_cli.models.contract import unwrap_model
 
 Runner = Callable[[np.ndarray], np.ndarray]  # normalised (N, C, H, W) float32 batch -> logits (N, classes, H, W)
 
@@ -40,6 +41,7 @@ class ExportFormat:
     name: ClassVar[str]  # the format= value
     suffix: ClassVar[str]  # of the default output: ".onnx", ".pt", or "" for a folder
     fits_what: ClassVar[str] = "exports any model"  # the models it fits, in words ("exports model=hf checkpoints")
+    family: ClassVar[type | None] = None  # the adapter class of the one model family it holds (None: any model)
     packages: ClassVar[tuple[str, ...]] = ()  # Python packages it needs
     hint: ClassVar[str] = "format=onnx"  # what to try when the export fails
 
@@ -51,7 +53,7 @@ class ExportFormat:
     @classmethod
     def fits(cls, model: nn.Module) -> bool:
         """Whether this format can hold `model` (a format of one model family fits that family only)."""
-        return True
+        return cls.family is None or isinstance(unwrap_model(model), cls.family)
 
     def missing_packages(self) -> list[str]:
         """The Python packages the export and its check need but are not installed."""

@@ -29,11 +29,8 @@ class HfFormat(ExportFormat):
     name = "hf"
     suffix = ""  # a folder
     fits_what = "exports model=hf checkpoints"
+    family = HubModel  # HfAdapter, Mask2FormerAdapter
     packages = ("transformers", "safetensors")
-
-    @classmethod
-    def fits(cls, model: nn.Module) -> bool:
-        return isinstance(unwrap_model(model), HubModel)  # HfAdapter, Mask2FormerAdapter
 
     def describe(self) -> str:
         return "transformers save_pretrained"

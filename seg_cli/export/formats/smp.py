@@ -27,11 +27,8 @@ class SmpFormat(ExportFormat):
     name = "smp"
     suffix = ""  # a folder
     fits_what = "exports model=smp checkpoints"
+    family = SmpAdapter
     packages = ("segmentation_models_pytorch", "safetensors")
-
-    @classmethod
-    def fits(cls, model: nn.Module) -> bool:
-        return isinstance(unwrap_model(model), SmpAdapter)
 
     def describe(self) -> str:
         return "segmentation_models_pytorch save_pretrained"
