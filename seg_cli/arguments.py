@@ -88,7 +88,6 @@ def checkpoint_overrides(overrides: list[str]) -> list[str]:
     return rewritten
 
 
-
 # Config keys whose entries are another library's (an architecture's keywords, a transformers config's attributes):
 # any name may be added under them, so `model.options.KEY=VALUE` needs no `+` from the user.
 OPEN_SECTIONS = ("model.options.",)

@@ -46,16 +46,22 @@ def usage() -> str:
 def prefetch_published_weights(flags: Sequence[str], overrides: Sequence[str]) -> None:
     """`model=NAME model.pretrained=true` without a ckpt: download the model's published weights (through
     seg_cli.models.published's providers) into their cache before the Hydra job starts, so that an offline
-    failure leaves no run dir behind (the job then reads the cached file). Flags (`--cfg`, `-m`, ...) run nothing here: a sweep's jobs fetch for themselves."""
-    values = dict(o.lstrip("+~").split("=", 1) for o in overrides if "=" in o)
+    failure leaves no run dir behind (the job then reads the cached file). Flags (`--cfg`, `-m`, ...) run nothing
+    here: a sweep's jobs fetch for themselves."""
+    values = {key: unquoted(value) for key, value in (o.lstrip("+~").split("=", 1) for o in overrides if "=" in o)}
     unset = ("", "null", "None")
-    if flags or values.get(f"model.{PUBLISHED_KEY}", "").lower() != "true" or values.get("ckpt", "") not in unset \
-            or values.get(f"model.{WEIGHTS_KEY}", "") not in unset:
+    if flags or values.get(f"model.{PUBLISHED_KEY}", "").lower() not in ("true", "yes", "on") \
+            or values.get("ckpt", "") not in unset or values.get(f"model.{WEIGHTS_KEY}", "") not in unset:
         return
     from seg_cli.models.published import ensure_cached  # torch and the providers: only on this path
 
     keys = {key.removeprefix("model."): value for key, value in values.items() if key.startswith("model.")}
     ensure_cached(values.get("model", ""), keys)
+
+
+def unquoted(value: str) -> str:
+    """An override's value without the quotes Hydra's grammar allows around it (`model.name='org/id'`)."""
+    return value[1:-1] if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"" else value
 
 
 def inputs_override(inputs: Sequence[str]) -> str:

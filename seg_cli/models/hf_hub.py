@@ -11,6 +11,8 @@ transformers is passed in by the callers, which import it lazily.
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import socket
 from pathlib import Path
@@ -19,23 +21,31 @@ from urllib.parse import urlparse
 
 from seg_cli.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 PROBE_TIMEOUT_S = 2.0
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy")
 
 
+OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")  # either switches huggingface_hub offline
+PATH_PREFIXES = (".", "/", "~")  # a name written as a path: always a folder
+
+
 def offline() -> bool:
-    """HF_HUB_OFFLINE as set now (huggingface_hub reads it once, at import)."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    """HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) as set now (huggingface_hub reads them once, at import)."""
+    return any(os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"} for name in OFFLINE_VARIABLES)
 
 
 def is_folder(name: str) -> bool:
-    """`model.name` names a local folder (a path, or an existing folder), not a hub id."""
-    return name.startswith((".", "/", "~")) or Path(name).expanduser().is_dir()
+    """`model.name` names a local folder (written as a path, absolute, or an existing folder), not a hub id.
+    A bare model type (`segformer`) is checked first by the builder: `./segformer` names a folder of that name."""
+    path = Path(name).expanduser()
+    return name.startswith(PATH_PREFIXES) or path.is_absolute() or "\\" in name or path.is_dir()
 
 
 def is_model_type(transformers: Any, name: str) -> bool:
     """`model.name` is a transformers model type (`segformer`): built from its default config, no weights."""
-    return name in transformers.CONFIG_MAPPING and not Path(name).exists()
+    return name in transformers.CONFIG_MAPPING
 
 
 def cache_dir() -> str:
@@ -51,9 +61,16 @@ def reachable() -> bool:
         return False
     if any(os.environ.get(name) for name in PROXY_VARIABLES):
         return True
+    return _probe()
+
+
+@functools.cache
+def _probe() -> bool:
+    """One TCP connection to the hub endpoint (once a process: every load asks)."""
     from huggingface_hub import constants
 
-    url = urlparse(constants.ENDPOINT)
+    endpoint = constants.ENDPOINT if "://" in constants.ENDPOINT else f"https://{constants.ENDPOINT}"
+    url = urlparse(endpoint)
     port = url.port or (80 if url.scheme == "http" else 443)
     try:
         socket.create_connection((url.hostname, port), timeout=PROBE_TIMEOUT_S).close()
@@ -78,11 +95,16 @@ def load_config(transformers: Any, name: str) -> Any:
         path = Path(name).expanduser()
         if not (path / "config.json").is_file():
             raise ConfigError(f"model.name={name}: no folder with a config.json (one written by save_pretrained)")
-        return transformers.AutoConfig.from_pretrained(str(path))
+        try:
+            return transformers.AutoConfig.from_pretrained(str(path))
+        except (OSError, ValueError) as exc:  # unreadable JSON, a model type this transformers does not know
+            raise ConfigError(f"model.name={name}: {first_line(exc)}") from None
     try:  # the cache first: a cached id builds with no request
         return transformers.AutoConfig.from_pretrained(name, local_files_only=True)
-    except (OSError, ValueError):
+    except OSError:  # not cached
         pass
+    except ValueError as exc:  # not a valid hub id, or a cached config this transformers cannot read
+        raise ConfigError(f"model.name={name}: {first_line(exc)}") from None
     if not reachable():
         raise not_cached(name)
     try:
@@ -92,13 +114,17 @@ def load_config(transformers: Any, name: str) -> Any:
 
 
 def load_processor(transformers: Any, name: str) -> Any | None:
-    """The image processor saved with a folder or hub id (None when it has none); the cache first."""
+    """The image processor saved with a folder or hub id: the folder or the cache first, then the hub when it
+    answers; None, with a warning, when there is none (seg's own resize and normalisation then apply)."""
     source = str(Path(name).expanduser()) if is_folder(name) else name
-    local = is_folder(name) or not reachable()
-    try:
-        return transformers.AutoImageProcessor.from_pretrained(source, local_files_only=local)
-    except (OSError, ValueError):
-        return None
+    for local in (True,) if is_folder(name) or not reachable() else (True, False):
+        try:
+            return transformers.AutoImageProcessor.from_pretrained(source, local_files_only=local)
+        except (OSError, ValueError):
+            continue
+    log.warning("model.name=%s: no image processor found%s, so the dataset's resize and normalisation apply "
+                "(dataset.base_size, dataset.mean, dataset.std)", name, "" if is_folder(name) else " (cached or online)")
+    return None
 
 
 def local_only(name: str) -> bool:

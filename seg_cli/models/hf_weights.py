@@ -9,6 +9,7 @@ dataset of seg whose class list it shares (ADE20K, Cityscapes), and the figures 
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,8 +80,11 @@ class HubWeights:
             return True  # nothing to download: the builder says what a folder lacks
         from huggingface_hub import try_to_load_from_cache
 
-        return any(isinstance(try_to_load_from_cache(weights.name, file), str)
-                   for file in ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"))
+        try:
+            return any(isinstance(try_to_load_from_cache(weights.name, file), str)
+                       for file in ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"))
+        except ValueError:  # not a valid hub id: the builder says so in one line
+            return False
 
     def fetch_state_dict(self, weights: HubCheckpoint, progress: bool | None = None) -> dict[str, torch.Tensor]:
         """The checkpoint's tensors under seg's names (the model=hf adapter's), fetched when not cached."""
@@ -89,9 +93,17 @@ class HubWeights:
         classes = len(self.label_set(weights)["class_names"])
         return hf(classes, name=weights.name, pretrained=True).state_dict()
 
+    def __init__(self) -> None:
+        self._label_sets: dict[str, dict[str, Any]] = {}  # read once a process: predict and eval ask several times
+
     def label_set(self, weights: HubCheckpoint) -> dict[str, Any]:
         """Class names from id2label; size, resize and normalisation from the image processor; colours of a
         dataset of seg with the same classes (ADE20K, Cityscapes; else seg's own palette)."""
+        if weights.name not in self._label_sets:
+            self._label_sets[weights.name] = self._read_label_set(weights)
+        return copy.deepcopy(self._label_sets[weights.name])
+
+    def _read_label_set(self, weights: HubCheckpoint) -> dict[str, Any]:
         import transformers
 
         config = hf_hub.load_config(transformers, weights.name)

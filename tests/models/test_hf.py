@@ -227,3 +227,11 @@ def test_options_of_a_nested_config_set_its_attributes():
     with pytest.raises(ConfigError, match=r"model\.options\.backbone_config\.hiden_sizes is not a key of the resnet "
                                           r"config; close: hidden_sizes"):
         hf(2, name="upernet", options={"backbone_config": {"hiden_sizes": [8, 8, 16, 16]}})
+
+
+def test_a_folder_named_after_a_model_type_leaves_the_type_alone(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "segformer").mkdir()  # e.g. a clone or an output folder in the working directory
+    assert type(hf(2, name="segformer").model).__name__ == "SegformerForSemanticSegmentation"
+    with pytest.raises(ConfigError, match=r"model\.name=\./segformer: no folder with a config\.json"):
+        hf(2, name="./segformer")  # written as a path, it is the folder

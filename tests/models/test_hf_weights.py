@@ -173,3 +173,18 @@ def test_train_with_an_uncached_id_and_an_unreachable_hub_is_one_line_and_leaves
     assert result.returncode == 1 and len(errors) == 1 and "Traceback" not in result.stderr
     assert "the hub cannot be reached" in errors[0] and f"hf download {SEGFORMER_B0}" in errors[0]
     assert not list(tmp_path.glob("outputs*"))  # no run dir, and no empty outputs/ either
+
+
+def test_a_folder_without_an_image_processor_warns_and_keeps_seg_defaults(tmp_path, caplog):
+    tiny_segformer(["a", "b"]).save_pretrained(tmp_path / "no-processor")
+    with caplog.at_level("WARNING"):
+        labels = HubWeights().label_set(HubCheckpoint(str(tmp_path / "no-processor")))
+    assert labels["class_names"] == ["a", "b"] and labels["mean"] is None
+    assert "no image processor found" in caplog.text
+
+
+def test_the_dispatcher_reads_a_quoted_hub_id_without_its_quotes():
+    from seg_cli.cli import unquoted
+
+    assert unquoted("'nvidia/segformer-b0-finetuned-ade-512-512'") == "nvidia/segformer-b0-finetuned-ade-512-512"
+    assert unquoted('"a b"') == "a b" and unquoted("plain") == "plain" and unquoted("'") == "'"
