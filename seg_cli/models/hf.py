@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import logging
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,7 +86,7 @@ def _load_weights(transformers: Any, auto: Any, name: str, config: Any) -> tuple
     attempts = (True,) if hf_hub.local_only(name) else (True, False)
     for local in attempts:
         try:
-            with _quiet(transformers):  # seg logs what matters, in one line each
+            with _quiet(transformers, downloading=not local):  # seg logs what matters, in one line each
                 return auto.from_pretrained(source, config=config, ignore_mismatched_sizes=True,
                                             output_loading_info=True, local_files_only=local)
         except OSError as exc:  # not cached yet (then fetched), or a config saved without its weights
@@ -145,12 +146,14 @@ def _square_patch(config: Any) -> int:
 
 
 @contextmanager
-def _quiet(transformers: Any) -> Iterator[None]:
-    """transformers' load report (a multi-line table) and progress bar off, restored after."""
+def _quiet(transformers: Any, downloading: bool = False) -> Iterator[None]:
+    """transformers' load report (a multi-line table) off, and its loading bar unless files are downloaded to a
+    terminal (a first download of a large checkpoint takes minutes: the hub's bars show it); restored after."""
     hf_logging = transformers.utils.logging
     verbosity, bar = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    if not (downloading and sys.stderr.isatty()):
+        hf_logging.disable_progress_bar()
     try:
         yield
     finally:
