@@ -58,14 +58,6 @@ def choose_onnx_exporter(requested: str) -> str:
     return "dynamo" if has_dynamo and importlib.util.find_spec("onnxscript") else "legacy"
 
 
-def missing_packages(fmt: str, exporter: str) -> list[str]:
-    """Python packages the export and its check need but are not installed."""
-    if fmt != "onnx":
-        return []
-    needed = ["onnx", "onnxruntime"] + (["onnxscript"] if exporter == "dynamo" else [])
-    return [name for name in needed if importlib.util.find_spec(name) is None]
-
-
 def export_onnx(model: nn.Module, sample: torch.Tensor, path: Path, opset: int | None, exporter: str,
                 fixed: bool = False) -> None:
     """Write `model` as ONNX with dynamic batch, height and width (one file, weights inside); `fixed` keeps
@@ -96,13 +88,6 @@ def _quiet_exporter_logs() -> Iterator[None]:
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
-
-
-def describe_exporter(fmt: str, exporter: str) -> str:
-    """How the file was made, in the words of the PyTorch API that made it."""
-    if fmt == "torchscript":
-        return "torch.jit.trace"
-    return f"torch.onnx.export(dynamo={exporter == 'dynamo'})"
 
 
 def add_onnx_metadata(path: Path, metadata: dict[str, Any]) -> int:
@@ -180,13 +165,11 @@ def input_description(channels: int) -> str:
             "(8-bit / 255, 16-bit / 65535) normalised with mean and std")
 
 
-def model_metadata(config: dict[str, Any], best_threshold: float | None = None,
-                   fixed_size: tuple[int, int] | None = None) -> dict[str, Any]:
+def model_metadata(config: dict[str, Any], best_threshold: float | None = None) -> dict[str, Any]:
     """What a consumer of the exported file needs to prepare images and read the logits.
 
     Binary models also carry `best_threshold`, the checkpoint's max-F threshold on its validation split (null
     where it stores none): `seg predict backend=onnx threshold=auto` cuts masks there, as from the checkpoint.
-    A size-bound export carries `fixed_size`, [height, width], the only input size it is right at.
     """
     from seg_cli.data.transform_config import image_channels, normalization
 
@@ -206,6 +189,4 @@ def model_metadata(config: dict[str, Any], best_threshold: float | None = None,
     }
     if get_task(task).thresholded:
         metadata["best_threshold"] = best_threshold
-    if fixed_size:
-        metadata["fixed_size"] = list(fixed_size)
     return metadata

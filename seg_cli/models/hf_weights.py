@@ -41,6 +41,10 @@ HUB_FIGURES: dict[str, tuple[float, str, int]] = {
 }
 
 
+# What a checkpoint needs of its repository (not the TensorFlow, Flax or ONNX copies some repositories hold too).
+DOWNLOADED = ["*.json", "*.safetensors", "pytorch_model*.bin", "*.txt"]
+
+
 @dataclass(frozen=True)
 class HubCheckpoint:
     """A hub id or save_pretrained folder holding a semantic-segmentation model's weights."""
@@ -85,6 +89,19 @@ class HubWeights:
                        for file in ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"))
         except ValueError:  # not a valid hub id: the builder says so in one line
             return False
+
+    def download(self, weights: HubCheckpoint) -> None:
+        """The checkpoint's config, processor and weight files into the hub cache, without building the model."""
+        if hf_hub.is_folder(weights.name):
+            return
+        if not hf_hub.reachable():
+            raise hf_hub.not_cached(weights.name)
+        from huggingface_hub import snapshot_download
+
+        try:
+            snapshot_download(weights.name, allow_patterns=DOWNLOADED)
+        except (OSError, ValueError) as exc:  # no such repo, no access, a network failure
+            raise ConfigError(f"model.name={weights.name}: {hf_hub.first_line(exc)}") from None
 
     def fetch_state_dict(self, weights: HubCheckpoint, progress: bool | None = None) -> dict[str, torch.Tensor]:
         """The checkpoint's tensors under seg's names (the model=hf adapter's), fetched when not cached."""

@@ -41,6 +41,9 @@ class WeightsProvider(Protocol):
     def is_cached(self, weights: Any) -> bool:
         """Whether the weights are there to read with no request."""
 
+    def download(self, weights: Any) -> None:
+        """Put the weights into the cache (nothing else): the dispatcher's pre-download."""
+
     def fetch_state_dict(self, weights: Any, progress: bool | None = None) -> dict[str, torch.Tensor]:
         """The state dict, from the cache or downloaded; CheckpointError (one line) when neither works."""
 
@@ -139,7 +142,7 @@ def ensure_cached(option: str, keys: dict[str, str] | None = None) -> None:
     model_cfg = {**option_config(option), **(keys or {})}
     weights = _config_weights(model_cfg) if model_cfg.get("_target_") else None
     if weights is not None and not is_cached(weights):
-        fetch_state_dict(weights)
+        _provider(weights).download(weights)
 
 
 def option_config(option: str) -> dict[str, Any]:

@@ -53,6 +53,9 @@ class TorchvisionWeights:
     def is_cached(self, weights: WeightsEnum) -> bool:
         return self.cache_path(weights).is_file()
 
+    def download(self, weights: WeightsEnum) -> None:
+        self.fetch_state_dict(weights)  # one file: torchvision's download reads it as well
+
     def fetch_state_dict(self, weights: WeightsEnum, progress: bool | None = None) -> dict[str, torch.Tensor]:
         """The state dict through torchvision's download and torch.hub's cache (no network when cached)."""
         path = self.cache_path(weights)

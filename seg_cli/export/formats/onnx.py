@@ -29,19 +29,18 @@ class OnnxFormat(ExportFormat):
 
     def __init__(self, opset: int | None = None, onnx_exporter: str = "auto") -> None:
         self.opset, self.exporter = opset, ex.choose_onnx_exporter(onnx_exporter)
+        # the export and its onnxruntime check; torch.export's ONNX path also needs onnxscript
+        self.packages = ("onnx", "onnxruntime") + (("onnxscript",) if self.exporter == "dynamo" else ())
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> OnnxFormat:
         return cls(settings.get("opset"), settings.get("onnx_exporter", "auto"))
 
-    def missing_packages(self) -> list[str]:
-        return ex.missing_packages("onnx", self.exporter)
-
     def install_hint(self, missing: list[str]) -> str:
         return "pip install 'seg-cli[export]'"
 
     def describe(self) -> str:
-        return ex.describe_exporter("onnx", self.exporter)
+        return f"torch.onnx.export(dynamo={self.exporter == 'dynamo'})"
 
     def write(self, model: nn.Module, sample: torch.Tensor, path: Path, metadata: dict[str, Any],
               size_bound: bool) -> Written:

@@ -20,7 +20,7 @@ class TorchScriptFormat(ExportFormat):
     suffix = ".pt"
 
     def describe(self) -> str:
-        return ex.describe_exporter("torchscript", "trace")
+        return "torch.jit.trace"
 
     def write(self, model: nn.Module, sample: torch.Tensor, path: Path, metadata: dict[str, Any],
               size_bound: bool) -> Written:
