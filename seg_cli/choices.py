@@ -32,6 +32,9 @@ ONNX_EXPORTERS = ("auto", "dynamo", "legacy")  # seg export onnx_exporter=
 PREDICT_BACKENDS = ("torch", "onnx")  # seg predict backend=
 # seg predict save=: the modules of seg_cli/predict/writers/
 PREDICT_SAVE = package_modules("predict/writers", first=("mask",))
+ALPHA_BITS = (8, 16)  # predict.alpha_bits: <stem>_alpha.png's depth
+FOREGROUND = ("photo", "estimate")  # predict.foreground: the colours of cut-outs and composites
+ALPHA_VIDEOS = ("webm", "prores", "png")  # predict.alpha_video: VP9 yuva420p, ProRes 4444 .mov, RGBA PNG frames
 DEVICES = ("auto", "cpu", "cuda", "cuda:N")  # train.device, device= (cuda = cuda:LOCAL_RANK; N any GPU index)
 DEVICE_PATTERN = r"auto|cpu|cuda(:\d+)?"  # the spellings DEVICES stands for (re.fullmatch)
 DATA_ACTIONS = ("check", "download", "show", "stats")  # seg data ACTION

@@ -27,6 +27,7 @@ from seg_cli.commands.validation import inference_settings, require_choice, requ
 from seg_cli.errors import ConfigError
 from seg_cli.metrics.threshold import parse_threshold
 from seg_cli.paths import config_dir
+from seg_cli.predict.options import PredictOptions
 from seg_cli.predict.predictor import Predictor, onnx_predictor
 from seg_cli.predict.run import predict_source
 from seg_cli.predict.sources import build_sources
@@ -67,11 +68,12 @@ def main(cfg: DictConfig) -> int:
     given_save = checked_save(cfg)
     infer = inference_settings(cfg) or {}  # config first: a bad key fails before the model is loaded
     out_dir = Path(cfg.out) if cfg.out else run_dir()
-    sources = build_sources(list(cfg.inputs), out_dir, cfg.max_pixels)  # names every output before any write
+    options = PredictOptions.from_config(to_plain(cfg.predict))
+    sources = build_sources(list(cfg.inputs), out_dir, cfg.max_pixels, options)  # names outputs before any write
     predictor = load_predictor(cfg, infer)
     threshold = predictor.threshold(given_threshold)  # binary: masks cut at a threshold
     save = given_save or list(predictor.task.default_save)
-    writers = build_writers(save, overlay_alpha=cfg.overlay_alpha)
+    writers = build_writers(save, overlay_alpha=cfg.overlay_alpha, options=options)
     counts = [predict_source(source, predictor, writers, threshold) for source in sources]
     written = sum(done for done, _ in counts)
     failed = sum(skipped for _, skipped in counts) + sum(source.not_found for source in sources)

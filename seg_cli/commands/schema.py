@@ -131,6 +131,18 @@ class EvaluateSchema(CheckpointCommandSchema):
 
 
 @dataclass
+class PredictOptionsSchema:
+    alpha_bits: int = MISSING
+    background: Any = MISSING  # a colour name, [r, g, b], or an image or video path
+    foreground: str = MISSING
+    batch_size: int = MISSING
+    every_n_frames: int = MISSING
+    max_frames: int | None = MISSING
+    frames: bool = MISSING
+    alpha_video: str | None = MISSING
+
+
+@dataclass
 class PredictSchema(CheckpointCommandSchema):
     inputs: list[str] = field(default_factory=list)
     out: str | None = MISSING
@@ -142,6 +154,7 @@ class PredictSchema(CheckpointCommandSchema):
     model_file: str | None = MISSING
     threshold: Any = MISSING  # "auto" or a number in [0, 1]
     infer: InferSchema = field(default_factory=InferSchema)
+    predict: PredictOptionsSchema = field(default_factory=PredictOptionsSchema)
 
 
 @dataclass

@@ -26,6 +26,7 @@ class Decoded:
     mask: np.ndarray
     task: Task
     colours: list | None = None
+    frame: int = 0  # the output frame of a video input (0 for an image)
 
     @cached_property
     def prob_picture(self) -> Image.Image:

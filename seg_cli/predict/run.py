@@ -26,6 +26,7 @@ def predict_source(source: Source, predictor: Predictor, writers: list[OutputWri
             skipped += 1
             continue
         result = predictor.predict(item.image, threshold)
+        result.frame = item.frame
         for writer in writers:
             source.store(item, writer, result)
         written += 1

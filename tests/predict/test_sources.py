@@ -14,7 +14,7 @@ from seg_cli.predict.sources.images import ImageSource
 class ClipFiles(Source):
     """A stand-in video kind: claims `.clip` files."""
 
-    def __init__(self, inputs, out_dir, max_pixels):
+    def __init__(self, inputs, out_dir, max_pixels, options=None):
         self.paths = inputs
 
     @classmethod

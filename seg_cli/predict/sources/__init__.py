@@ -11,6 +11,7 @@ import importlib
 from pathlib import Path
 
 from seg_cli.choices import package_modules
+from seg_cli.predict.options import PredictOptions
 from seg_cli.predict.sources.base import Source
 from seg_cli.predict.sources.images import ImageSource
 
@@ -19,9 +20,12 @@ __all__ = ["Source", "build_sources"]
 FALLBACK = "images"  # takes every input that no other kind claims
 
 
-def build_sources(inputs: list[str], out_dir: Path, max_pixels: int) -> list[Source]:
+def build_sources(inputs: list[str], out_dir: Path, max_pixels: int, options: PredictOptions | None = None
+                  ) -> list[Source]:
     """One source per kind of input among `inputs` (each input to the first kind that claims it, in the
-    order of package_modules, `images` last), each naming its outputs before anything is written."""
+    order of package_modules, `images` last), each naming its outputs before anything is written; `options`:
+    the `predict:` section (video frame selection)."""
+    options = options or PredictOptions()
     sources: list[Source] = []
     left = list(inputs)
     for kind in package_modules("predict/sources"):
@@ -30,8 +34,8 @@ def build_sources(inputs: list[str], out_dir: Path, max_pixels: int) -> list[Sou
         source_class = importlib.import_module(f"{__name__}.{kind}").SOURCE
         claimed = [path for path in left if source_class.claims(path)]
         if claimed:
-            sources.append(source_class(claimed, out_dir, max_pixels))
+            sources.append(source_class(claimed, out_dir, max_pixels, options))
             left = [path for path in left if path not in claimed]
     if left or not sources:
-        sources.append(ImageSource(left, out_dir, max_pixels))
+        sources.append(ImageSource(left, out_dir, max_pixels, options))
     return sources

@@ -27,6 +27,7 @@ class Item:
     stem: Path
     image: Any = None
     error: str | None = None
+    frame: int = 0  # a video frame's index in its output (what a looped background video shows)
 
 
 class Source:

@@ -9,6 +9,7 @@ from pathlib import Path
 from seg_cli.errors import DataError
 from seg_cli.predict.marks import is_prediction_output
 from seg_cli.predict.naming import plan_stems
+from seg_cli.predict.options import PredictOptions
 from seg_cli.predict.sources.base import Item, Source
 
 log = logging.getLogger("seg.predict")
@@ -21,7 +22,8 @@ class ImageSource(Source):
     that do not exist are logged and counted; none found at all is a DataError.
     """
 
-    def __init__(self, inputs: list[str], out_dir: Path, max_pixels: int) -> None:
+    def __init__(self, inputs: list[str], out_dir: Path, max_pixels: int, options: PredictOptions | None = None
+                 ) -> None:
         self.paths, self.missing = find_inputs(inputs, out_dir)
         self.stems = plan_stems(self.paths, [Path(p) for p in inputs if Path(p).is_dir()], out_dir)
         self.max_pixels = max_pixels
