@@ -23,6 +23,7 @@ class Task:
     best_metrics: tuple[str, ...]  # what best.pt may be selected by; the first is `train.best_metric: auto`
     worst_key: tuple[str, bool]  # the per-image column that ranks the worst images, and whether higher is worse
     default_save: tuple[str, ...]  # `seg predict` outputs when save= is not given
+    default_video_save: tuple[str, ...]  # the same for a video input (one video per kind)
     default_class_names: tuple[str, ...] | None = None  # None: class_0, class_1, ...
     one_foreground: bool = False  # masks hold background 0 and one foreground 1 (anything else is an error)
     thresholded: bool = False  # masks are cut from a probability at a threshold (predict threshold=, export)

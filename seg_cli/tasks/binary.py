@@ -26,6 +26,7 @@ class BinaryTask(Task):
     # highest MAE first: defined for every image with labelled pixels, unlike Dice / IoU without foreground
     worst_key = ("mae", True)
     default_save = ("prob", "mask", "cutout")
+    default_video_save = ("alpha", "composite")
     default_class_names = ("background", "foreground")
     one_foreground = True
     thresholded = True

@@ -24,6 +24,7 @@ class MulticlassTask(Task):
     best_metrics = ("miou", "pixel_acc", "mean_acc", "mdice", "mf1", "mprecision", "mrecall", "fwiou")
     worst_key = ("miou", False)  # lowest per-image mIoU first
     default_save = ("mask", "overlay")
+    default_video_save = ("overlay", "color")
 
     @property
     def target(self) -> Target:
