@@ -58,6 +58,17 @@ def test_connectivity_where_threshold_six_decides(level, expected_sum):
     assert connectivity_error(pred, gt, region) == pytest.approx(expected_sum / 1000, rel=1e-12)
 
 
+def test_a_pixel_that_left_omega_keeps_its_level():
+    # p = [40 x3, 0, 255 x2], g = [40/255 x3, 0, 240/255 x2]. k = 1: Omega_1 = the first three (3 > 2), so the
+    # last two leave with l = 0; from k = 2 to 9 Omega is those two, which does not change their l.
+    # l = 0: phi(p) = 1 - 1, phi(g) = 1 - 240/255 -> 15/255 each. (Counting their later steps in Omega, l = 0.8,
+    # would give 0.2 each; taking their last threshold in Omega, l = 0.9, would give 0.)
+    pred = np.array([[40, 40, 40, 0, 255, 255]], dtype=np.uint8)
+    gt = np.array([[40, 40, 40, 0, 240, 240]]) / 255
+    region = np.ones_like(gt, dtype=bool)
+    assert connectivity_error(pred, gt, region) == pytest.approx(2 * 15 / 255 / 1000, rel=1e-12)
+
+
 def test_connectivity_of_identical_mattes_is_zero_and_of_opposite_ones_is_not():
     rng = np.random.default_rng(1)
     pred = rng.integers(0, 256, (16, 20), dtype=np.uint8)
