@@ -131,6 +131,15 @@ def _alpha_array(image: Image.Image, path: Path) -> np.ndarray:
     raise DataError(f"matte {path} has mode {image.mode}; expected a grey (8 or 16 bits), RGB or RGBA PNG")
 
 
+def trimap_from_alpha(alpha: torch.Tensor, kernel: int) -> torch.Tensor:
+    """The evaluation trimap of a matte that ships none, as a trimap channel: opaque pixels eroded by an
+    ellipse of `kernel` px are foreground, transparent ones eroded likewise background (seg_cli.metrics.matting)."""
+    from seg_cli.metrics.matting import generate_trimap
+
+    trimap = generate_trimap(alpha.numpy(), kernel)
+    return torch.from_numpy(np.where(trimap == 0, 0.0, np.where(trimap == 255, 1.0, 0.5)).astype(np.float32))
+
+
 def load_trimap(path: str | Path) -> torch.Tensor:
     """A trimap file as (H, W) float32: 0 background (stored 0), 1 foreground (255), 0.5 unknown (anything else)."""
     try:

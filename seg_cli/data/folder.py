@@ -51,6 +51,7 @@ class FolderSegmentation(PairedFiles):
         mask_extensions: Sequence[str] = (".png",),
         recursive: bool = False,
         pair_by: str = "path",
+        trimap_kernel: int = 25,
         train_list: str | None = None,
         val_list: str | None = None,
         val_fraction: float = 0.1,
@@ -70,7 +71,7 @@ class FolderSegmentation(PairedFiles):
             raise ConfigError(f"dataset.threshold={threshold} makes two labels (0/1) but dataset.task={task} "
                               f"dataset.num_classes={num_classes} has {self.label_count}: use dataset.task=binary "
                               "dataset.num_classes=1, or dataset.threshold=null for masks of class indices")
-        self.threshold = threshold
+        self.threshold, self.trimap_kernel = threshold, trimap_kernel
         base = Path(root)
         if not base.is_dir():
             raise DataError(

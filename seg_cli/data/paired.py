@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from seg_cli.data.alpha import load_trimap
+from seg_cli.data.alpha import load_trimap, trimap_from_alpha
 from seg_cli.data.base import PairTransform, SegmentationDataset
 from seg_cli.data.io import image_size
 from seg_cli.errors import ConfigError, DataError
@@ -150,6 +150,7 @@ class PairedFiles(SegmentationDataset):
             )
         self.pairs: list[tuple[Path, Path]] = []
         self.trimaps: list[Path] | None = None  # a matting split's trimaps, where the dataset ships them
+        self.trimap_kernel: int | None = None  # else an eval split's trimaps are eroded from the mattes (px)
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -184,7 +185,9 @@ class PairedFiles(SegmentationDataset):
             return self.read_mask(path)
         values = target.read(path)
         if self.trimaps is None:
-            return values
+            if self.split == "train" or not self.trimap_kernel:
+                return values
+            return torch.stack([values, trimap_from_alpha(values, self.trimap_kernel)])
         trimap = load_trimap(self.trimaps[index])
         if trimap.shape != values.shape:
             raise DataError(f"trimap {self.trimaps[index]} is {tuple(trimap.shape)} (HxW) but its matte {path} is "
@@ -209,7 +212,8 @@ class PairedFolders(PairedFiles):
     its own path (P3M-10k's `blurred_image` and `original_image`).
 
     Matting (`task: matting`): masks are alpha mattes read soft (no threshold), and `trimaps_dir` (with
-    `trimap_suffix`) names the trimaps a split ships for evaluation, where that folder exists.
+    `trimap_suffix`) names the trimaps a split ships for evaluation, where that folder exists; an eval split
+    without them gets trimaps eroded from its mattes by an ellipse of `trimap_kernel` px.
     """
 
     def __init__(
@@ -235,6 +239,7 @@ class PairedFolders(PairedFiles):
         task: str = "binary",
         trimaps_dir: str | Mapping[str, str] | None = None,
         trimap_suffix: str = "",
+        trimap_kernel: int = 25,
         **shared: Any,
     ) -> None:
         super().__init__(split, num_classes, class_names, ignore_index, transforms, task, **shared)
@@ -252,6 +257,7 @@ class PairedFolders(PairedFiles):
         pairs = pair_by_stem(images, Path(root) / split_path(masks_dir, split, fill), image_suffix.format(**fill),
                              suffixes, image_extensions, mask_extensions, recursive)
         self.pairs = list(pairs.values())
+        self.trimap_kernel = trimap_kernel
         if trimaps_dir is not None and not get_task(task).target.reads_labels:
             self.trimaps = find_trimaps(Path(root) / split_path(trimaps_dir, split, fill), list(pairs),
                                         trimap_suffix.format(**fill), recursive)

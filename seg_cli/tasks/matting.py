@@ -54,7 +54,7 @@ class MattingTask(Task):
     def build_scorer(self, num_classes: int, ignore_index: int, class_names: Sequence[str],
                      device: torch.device | str = "cpu", sod_normalize: str = "none",
                      table: Sequence[str] | None = None) -> Any:
-        from seg_cli.metrics.matting import MattingScorer
+        from seg_cli.metrics.matting_scorer import MattingScorer
 
         return MattingScorer(device)
 
@@ -85,12 +85,12 @@ class MattingTask(Task):
 
     def image_stats(self, logits: torch.Tensor, target: torch.Tensor, num_classes: int, ignore_index: int,
                     device: torch.device | str = "cpu", sod_normalize: str = "none") -> torch.Tensor:
-        from seg_cli.metrics.matting import matting_stats
+        from seg_cli.metrics.matting_scorer import matting_stats
 
         return matting_stats(logits, target)
 
     def image_row(self, stats: list[float], class_names: Sequence[str]) -> dict[str, Any]:
-        from seg_cli.metrics.matting import matting_row
+        from seg_cli.metrics.matting_scorer import matting_row
 
         return matting_row(stats)
 
