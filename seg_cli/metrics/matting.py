@@ -12,7 +12,9 @@ bool (H, W) pixels U that are summed:
 
 The two regions of `image_metrics`: the whole image (all valid pixels) and the unknown band of a trimap
 (the dataset's, or one eroded from the ground truth by generate_trimap). An empty region sums to 0 (SAD,
-Grad, Conn) and has no mean (MSE, MAD: None); an image without a valid pixel has no value at all.
+Grad, Conn) and has no mean (MSE, MAD: None); an image without a valid pixel has no value at all. The
+min-max range, the gradient filter and Conn's components see the whole map: `valid` only picks the pixels
+that are summed (at eval every pixel is valid).
 """
 
 from __future__ import annotations
@@ -173,9 +175,9 @@ def image_metrics(pred_u8: np.ndarray, gt: np.ndarray, valid: np.ndarray | None 
     or generate_trimap(gt, trimap_kernel) when None), and COUNT_KEYS: pixels of p >= 0.5 vs g >= 0.5."""
     gt = gt.astype(np.float64)
     valid = np.ones(gt.shape, dtype=bool) if valid is None else valid.astype(bool)
-    band = unknown_band(generate_trimap(gt, trimap_kernel) if trimap is None else trimap)
     if not valid.any():
         return {**dict.fromkeys(METRIC_KEYS), **dict.fromkeys(COUNT_KEYS, 0.0)}
+    band = unknown_band(generate_trimap(gt, trimap_kernel) if trimap is None else trimap)
     # each map once, summed over both regions
     absolute = np.abs(alpha_of(pred_u8) - gt)
     maps = {"abs": absolute, "square": np.square(absolute), "grad": gradient_error_map(pred_u8, gt),
