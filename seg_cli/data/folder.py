@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from seg_cli.choices import PAIR_BY
 from seg_cli.data.base import PairTransform, holds_0_255, labels_from_0_255
 from seg_cli.data.io import IMAGE_SUFFIXES, load_mask
 from seg_cli.data.labels import is_colour_image
@@ -20,7 +21,6 @@ from seg_cli.data.paired import (
     load_thresholded_mask,
     pair_by_stem,
 )
-from seg_cli.choices import PAIR_BY
 from seg_cli.errors import ConfigError, DataError
 from seg_cli.tasks import get_task
 

@@ -186,7 +186,8 @@ def evaluate(
                 sample = F.interpolate(sample.float(), size=(mh, mw), mode="bilinear", align_corners=False)
             scorer.update(sample, masks[i, ..., :mh, :mw])
             if per_image is not None:
-                per_image.update(batch[i], sample, masks[i, ..., :mh, :mw])
+                # a scorer whose statistics are per image (matting's) hands them over instead of a second pass
+                per_image.update(batch[i], sample, masks[i, ..., :mh, :mw], getattr(scorer, "last_stats", None))
     scorer.reduce_from_all_processes()
     if per_image is not None:
         per_image.gather()

@@ -8,7 +8,6 @@ import torch
 from torch import nn
 
 from seg_cli.data.bands import rgb_view
-from seg_cli.data.palette import colorize
 from seg_cli.data.transforms import IMAGENET_MEAN, IMAGENET_STD, NormalizeImage
 from seg_cli.models.contract import model_outputs
 from seg_cli.tasks import get_task

@@ -62,12 +62,14 @@ class MattingScorer:
 
     def __init__(self, device: torch.device | str = "cpu", trimap_kernel: int = TRIMAP_KERNEL) -> None:
         self.trimap_kernel = trimap_kernel
+        self.last_stats: torch.Tensor | None = None
         # images, then per metric its sum and the images that have it, then the pooled tp, fp, fn
         self.sums = torch.zeros(1 + 2 * len(METRIC_KEYS) + len(COUNT_KEYS), dtype=torch.float64, device=device)
 
     def update(self, logits: torch.Tensor, target: torch.Tensor) -> None:
         """Add one sample: logits (1, 1, H, W) and target (C, H, W) at the same size."""
         stats = matting_stats(logits, target, self.trimap_kernel)
+        self.last_stats = stats  # the per-image row of this sample (PerImageResults takes it: no second pass)
         metrics, counts = stats[: len(METRIC_KEYS)], stats[len(METRIC_KEYS) :]
         has = ~metrics.isnan()
         scored = torch.tensor([float(has[0])], dtype=torch.float64)  # no whole-image SAD: no valid pixel

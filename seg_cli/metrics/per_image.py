@@ -35,10 +35,13 @@ class PerImageResults:
         self.stats: list[torch.Tensor] = []
         self.gathered: list[tuple[int, list[float]]] | None = None
 
-    def update(self, index: int, logits: torch.Tensor, target: torch.Tensor) -> None:
-        """Add sample `index` (its dataset index): logits (1, C, H, W) at the label's size, label (H, W)."""
-        stats = self.task.image_stats(logits, target, self.num_classes, self.ignore_index, self.device,
-                                      self.sod_normalize)
+    def update(self, index: int, logits: torch.Tensor, target: torch.Tensor, stats: torch.Tensor | None = None
+               ) -> None:
+        """Add sample `index` (its dataset index): logits (1, C, H, W) at the label's size, label (H, W) (or the
+        task's target channels); `stats`: the task's image_stats of them where a scorer computed them already."""
+        if stats is None:
+            stats = self.task.image_stats(logits, target, self.num_classes, self.ignore_index, self.device,
+                                          self.sod_normalize)
         self.indices.append(index)
         self.stats.append(stats)
 

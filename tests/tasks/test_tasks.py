@@ -15,6 +15,8 @@ from seg_cli.choices import DEFAULT_TASK, TASKS
 from seg_cli.errors import ConfigError
 from seg_cli.losses.binary import BinarySegmentationLoss
 from seg_cli.losses.cross_entropy import SegmentationLoss, default_loss
+from seg_cli.losses.matting import MattingLoss
+from seg_cli.metrics.matting_scorer import MattingScorer
 from seg_cli.metrics.names import resolve_best_metric
 from seg_cli.metrics.scorers import BinaryScorer, MulticlassScorer, build_scorer
 from seg_cli.tasks import get_task
@@ -28,7 +30,11 @@ EXPECTED = {
     "binary": {"num_classes": 1, "channels": 1, "labels": 2, "loss": BinarySegmentationLoss, "best": "max_f",
                "scorer": BinaryScorer, "worst": ("mae", True), "save": ("prob", "mask", "cutout"),
                "dataset": "synthetic_binary"},
+    "matting": {"num_classes": 1, "channels": 1, "labels": 2, "loss": MattingLoss, "best": "sad",
+                "scorer": MattingScorer, "worst": ("sad", True), "save": ("alpha", "cutout", "composite"),
+                "dataset": "synthetic_binary"},  # with dataset.task=matting: the shapes' blurred masks
 }
+VIDEO_SAVE = {"multiclass": ("overlay", "color"), "binary": ("alpha", "composite"), "matting": ("alpha", "composite")}
 
 
 def test_the_registry_is_the_choices_table():
@@ -38,8 +44,8 @@ def test_the_registry_is_the_choices_table():
 
 
 def test_an_unknown_task_is_a_config_error_naming_the_tasks():
-    with pytest.raises(ConfigError, match="dataset.task='matting' is not allowed; choose from: multiclass, binary"):
-        get_task("matting")
+    with pytest.raises(ConfigError, match="dataset.task='depth' is not allowed; choose from: multiclass, binary"):
+        get_task("depth")
 
 
 def test_tasks_load_without_torch():
@@ -60,9 +66,10 @@ def test_task_facts(name):
     assert task.best_metrics[0] == want["best"] == resolve_best_metric(name, "auto")
     assert isinstance(build_scorer(name, want["num_classes"], 255, ["a"] * want["labels"]), want["scorer"])
     assert task.worst_key == want["worst"] and task.default_save == want["save"]
+    assert task.default_video_save == VIDEO_SAVE[name]
 
 
-@pytest.mark.parametrize("name, bad", [("multiclass", 1), ("binary", 3)])
+@pytest.mark.parametrize("name, bad", [("multiclass", 1), ("binary", 3), ("matting", 2)])
 def test_a_class_count_that_does_not_fit_names_the_task(name, bad):
     with pytest.raises(ConfigError, match=f"dataset.num_classes={bad} with dataset.task={name}"):
         get_task(name).check_classes(bad)
@@ -88,6 +95,19 @@ def test_binary_decode_cuts_the_sigmoid_at_the_threshold():
     assert np.array_equal(np.asarray(task.mask_picture(mask)), mask * 255)
 
 
+def test_matting_decodes_the_sigmoid_as_alpha_and_draws_truth_prediction_and_error():
+    logits = torch.tensor([[[[-1.0, 0.0, 2.0]]]])
+    task = get_task("matting")
+    alpha, mask = task.decode(logits)
+    assert np.allclose(alpha, torch.sigmoid(logits)[0, 0].numpy()) and mask.tolist() == [[0, 1, 1]]
+    target = torch.tensor([[[0.0, 0.5, 1.0]], [[1.0, 1.0, 1.0]]])  # alpha, weight
+    truth, predicted, error = task.pictures(logits, target)
+    assert truth.shape == predicted.shape == error.shape == (3, 1, 3)
+    assert truth[0].tolist() == [[0.0, 0.5, 1.0]]
+    assert predicted[0][0].tolist() == pytest.approx([69 / 255, 128 / 255, 225 / 255])  # 8-bit, as saved
+    assert error[0].tolist() == [[1.0, 1.0, 1.0]] and error[1, 0, 1] == pytest.approx(1 - (128 / 255 - 0.5))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", TASKS)
 def test_train_eval_predict(name, tmp_path):
@@ -106,7 +126,7 @@ def test_train_eval_predict(name, tmp_path):
 
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == sorted(output_path(Path("photo"), kind).name for kind in want["save"])
-    assert Image.open(tmp_path / "out" / "photo.png").size == (30, 22)
+    assert Image.open(output_path(tmp_path / "out" / "photo", want["save"][0])).size == (30, 22)
 
 
 def test_a_task_deriving_from_another_takes_its_losses():
