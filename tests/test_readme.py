@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.data.fixtures import dataset_config, write_ade20k, write_duts, write_folder
+from tests.data.fixtures import dataset_config, write_ade20k, write_duts, write_folder, write_hk
+from tests.data.matting_fixtures import write_p3m10k, write_ppm100
 from tests.helpers import FAST_TRAIN, FAST_VOC, run_dirs, write_voc
 from tests.models.fixtures import SMALLEST, write_published_cache
 from tests.models.hub_cache import SEGFORMER_B0, tiny_segformer, write_hub_cache
@@ -31,6 +32,7 @@ FAST_ADE = ["train.batch_size=2", "train.workers=0", "train.progress=false", "tr
 FAST_STEPS = [arg for arg in FAST_TRAIN if not arg.startswith("train.epochs=")]  # train.max_steps sets the length
 NO_DOWNLOAD = "model.pretrained_backbone=false"  # ImageNet weights cannot be downloaded in tests
 SEG = "seg"
+MATTING = "output_root=matting_runs"
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
 
 README_COMMANDS: dict[str, list[str]] = {
@@ -90,6 +92,21 @@ README_COMMANDS: dict[str, list[str]] = {
         [SEG, "train", "dataset=duts", "dataset.root={duts}", "model=u2net_lite", *FAST_BINARY],
     "seg predict photo.jpg": [SEG, "predict", "{photo}", "out=cutouts/"],
     "seg predict photo.jpg threshold=0.4": [SEG, "predict", "{photo}", "threshold=0.4", "out=thresholded/"],
+    # matting: kept under their own output_root, so that later commands (train.resume=auto) pick the synthetic runs
+    "seg train experiment=hk_matting_unet_mobilenet_v2 dataset.root=/data/HK":
+        [SEG, "train", "experiment=hk_matting_unet_mobilenet_v2", "dataset.root={hk}", NO_DOWNLOAD, *FAST_BINARY,
+         MATTING],
+    "seg eval eval.worst=4": [SEG, "eval", "eval.worst=4", "workers=0", MATTING],
+    "seg predict photo.jpg predict.background=beach.jpg": [SEG, "predict", "{photo}", "predict.background={beach}",
+                                                           MATTING],
+    "seg predict photo.jpg save=[alpha,cutout] predict.alpha_bits=16 predict.foreground=estimate":
+        [SEG, "predict", "{photo}", "save=[alpha,cutout]", "predict.alpha_bits=16", "predict.foreground=estimate",
+         MATTING],
+    "seg train dataset=p3m10k dataset.root=/data/P3M-10k model=smp model.encoder=mobilenet_v2":
+        [SEG, "train", "dataset=p3m10k", "dataset.root={p3m}", "model=smp", "model.encoder=mobilenet_v2",
+         *FAST_BINARY, MATTING],
+    "seg eval dataset=ppm100 dataset.root=/data/PPM-100": [SEG, "eval", "dataset=ppm100", "dataset.root={ppm}",
+                                                           "workers=0", MATTING],
     "seg train experiment=duts_u2net dataset.root=/data/DUTS":
         [SEG, "train", "experiment=duts_u2net", "dataset.root={duts}", *FAST_BINARY],
     "seg train dataset=folder dataset.root=/data/mine model=unet":
@@ -189,11 +206,14 @@ def make_fixtures(root: Path) -> dict[str, str]:
     for path in (root / "photo.jpg", root / "more" / "a.jpg", root / "more" / "b.png"):
         Image.new("RGB", (30, 20), (120, 40, 200)).save(path)
     (root / "list.txt").write_text("photo.jpg\nmore/a.jpg\n")
+    Image.new("RGB", (50, 10), (240, 200, 120)).save(root / "beach.jpg")
     return {"voc": str(voc), "data": str(root / "data"), "photo": str(root / "photo.jpg"), "more": str(root / "more"),
             "list": str(root / "list.txt"), "duts": str(write_duts(root / "DUTS")),
             "mine": str(write_folder(root / "mine")), "port": str(free_port()), "torch_home": str(root / "torch"),
             "published_file": str(write_published_cache(root / "torch")), "ade": str(write_ade20k(root / "ade")),
-            "hf_home": str(write_hub_caches(root / "hf-home"))}
+            "hf_home": str(write_hub_caches(root / "hf-home")), "hk": str(write_hk(root / "HK")),
+            "p3m": str(write_p3m10k(root / "P3M-10k")), "ppm": str(write_ppm100(root / "PPM-100")),
+            "beach": str(root / "beach.jpg")}
 
 
 def write_hub_caches(hf_home: Path) -> Path:
@@ -229,6 +249,7 @@ def test_readme_commands_run_in_order(tmp_path):
     assert (tmp_path / "masks" / "a.png").is_file() and (tmp_path / "cutouts" / "photo_cutout.png").is_file()
     assert (tmp_path / "model.onnx").is_file() and (tmp_path / "model.pt").is_file()
     assert (tmp_path / "my-segformer" / "config.json").is_file() and (tmp_path / "my-smp-model" / "config.json").is_file()
+    assert len(list(tmp_path.glob("matting_runs/predict/*/*/photo_composite.jpg"))) == 1
     assert (tmp_path / "seg" / "pyproject.toml").is_file() and (tmp_path / ".venv" / "bin" / "python").exists()
     # 4 grid jobs, 2 learning rates, 2 Optuna trials
     assert len(list(tmp_path.glob("multirun/train/*/*/[0-9]*/metrics.json"))) == 8

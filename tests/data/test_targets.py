@@ -38,7 +38,8 @@ def test_every_task_target_travels_through_every_geometric_step_collation_and_th
     task = get_task(name)
     target = task.target
     assert isinstance(target, Target)
-    typed = target.typed(labels() % 2, task.label_count(2), 255, "t")  # 0/1: labels every task has
+    stored = labels() % 2 if target.reads_labels else (labels() % 2).float()  # 0/1: labels (or alpha) every task has
+    typed = target.typed(stored, task.label_count(2), 255, "t")
     pipeline = build_augment({"steps": GEOMETRIC}, DATASET, [0.5] * 3, [0.25] * 3, target=target)
     torch.manual_seed(0)
     image, moved = pipeline(torch.rand(3, 20, 30), typed)
