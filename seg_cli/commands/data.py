@@ -26,7 +26,7 @@ from seg_cli.commands.validation import require_choice, require_positive
 from seg_cli.data.download import DATASET_ROOTS, DOWNLOADS, download_dataset
 from seg_cli.errors import ConfigError, DataError, one_line
 from seg_cli.paths import config_dir
-from seg_cli.tasks import DEFAULT_TASK
+from seg_cli.tasks import DEFAULT_TASK, get_task
 from seg_cli.values import as_list
 
 log = logging.getLogger("seg.data")
@@ -142,7 +142,6 @@ def write_grid(dataset, n: int, columns: int, cell: int, sample=None):
     from PIL import Image
 
     from seg_cli.data.bands import rgb_view
-    from seg_cli.data.palette import palette_image
 
     n = min(n, len(dataset))
     indices = list(dict.fromkeys(round(i * (len(dataset) - 1) / max(n - 1, 1)) for i in range(n)))
@@ -157,8 +156,8 @@ def write_grid(dataset, n: int, columns: int, cell: int, sample=None):
             continue
         x, y = (k % columns) * 2 * cell, (k // columns) * cell
         paste_fitted(grid, Image.fromarray(rgb_view(image)), x, y, cell, Image.BILINEAR)
-        paste_fitted(grid, palette_image(mask.numpy(), dataset.labels.palette).convert("RGB"), x + cell, y, cell,
-                     Image.NEAREST)
+        picture = get_task(dataset.task).target_picture(mask, dataset.labels.palette)  # a class map, or alpha
+        paste_fitted(grid, picture.convert("RGB"), x + cell, y, cell, Image.NEAREST)
     return grid, indices, failures
 
 

@@ -83,6 +83,12 @@ class Task:
 
         return [colorize(target.cpu(), colours), colorize(self.predicted_labels(logits, sod_normalize).cpu(), colours)]
 
+    def target_picture(self, target: torch.Tensor, colours: list | None = None) -> Any:
+        """The PIL picture of one training target as `seg data show` draws it (a class map in its colours)."""
+        from seg_cli.data.palette import palette_image
+
+        return palette_image(target.numpy(), colours)
+
     def image_stats(self, logits: torch.Tensor, target: torch.Tensor, num_classes: int, ignore_index: int,
                     device: torch.device | str = "cpu", sod_normalize: str = "none") -> torch.Tensor:
         """One image's statistics vector (seg_cli.metrics.per_image)."""

@@ -83,6 +83,12 @@ class MattingTask(Task):
         red = torch.stack([torch.ones_like(error), 1 - error, 1 - error])
         return [truth.expand(3, -1, -1), alpha.expand(3, -1, -1), red]
 
+    def target_picture(self, target: torch.Tensor, colours: list | None = None) -> Any:
+        """The alpha as grey."""
+        from PIL import Image
+
+        return Image.fromarray((target[0].float().clamp(0, 1) * 255).round().byte().numpy(), mode="L")
+
     def image_stats(self, logits: torch.Tensor, target: torch.Tensor, num_classes: int, ignore_index: int,
                     device: torch.device | str = "cpu", sod_normalize: str = "none") -> torch.Tensor:
         from seg_cli.metrics.matting_scorer import matting_stats

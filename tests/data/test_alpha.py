@@ -124,3 +124,14 @@ def test_matting_needs_one_output_channel(tmp_path):
 def test_ppm100_has_no_train_split(tmp_path):
     with pytest.raises(DataError, match=r"PPM-100 has the splits val \(\./\), not 'train'"):
         untransformed("ppm100", matting_fixtures.write_ppm100(tmp_path / "ppm"), "train")
+
+
+def test_seg_data_show_draws_a_matte_as_grey_alpha(tmp_path):
+    from seg_cli.commands.data import write_grid
+
+    dataset = untransformed("hk", fixtures.write_hk(tmp_path / "hk"), "train", task="matting")
+    grid, indices, failures = write_grid(dataset, n=2, columns=2, cell=40)
+    mattes = np.asarray(grid)[:, 40:80]  # the first sample's matte cell
+    assert not failures and len(indices) == 2
+    assert (mattes[..., 0] == mattes[..., 1]).all()
+    assert set(np.unique(mattes)) - {0, 40, 255}  # soft alpha besides black, white and the grid's grey 40
