@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from seg_cli.choices import PAIR_BY
+from seg_cli.choices import PAIR_BY, UNPAIRED
 from seg_cli.data.base import PairTransform, holds_0_255, labels_from_0_255
 from seg_cli.data.io import IMAGE_SUFFIXES, load_mask
 from seg_cli.data.labels import is_colour_image
@@ -51,6 +51,7 @@ class FolderSegmentation(PairedFiles):
         mask_extensions: Sequence[str] = (".png",),
         recursive: bool = False,
         pair_by: str = "path",
+        unpaired: str = "error",
         trimap_kernel: int = 25,
         train_list: str | None = None,
         val_list: str | None = None,
@@ -79,8 +80,10 @@ class FolderSegmentation(PairedFiles):
                 f"<root>/{masks_dir}/<id>{mask_suffix}.png (optionally <root>/train.txt and val.txt listing ids)"
             )
         require_pair_by(pair_by)
-        pairs = pair_by_stem(base / images_dir, base / masks_dir, image_suffix, mask_suffix,
-                             image_extensions, mask_extensions, recursive, by_name=pair_by == "name")
+        if unpaired not in UNPAIRED:
+            raise ConfigError(f"dataset.unpaired={unpaired!r} is not allowed; choose from: {', '.join(UNPAIRED)}")
+        pairs = pair_by_stem(base / images_dir, base / masks_dir, image_suffix, mask_suffix, image_extensions,
+                             mask_extensions, recursive, by_name=pair_by == "name", skip_unpaired=unpaired == "skip")
         ids = select_split(list(pairs), split, base, train_list, val_list, val_fraction, split_seed)
         self.pairs = [pairs[i] for i in ids]
         if threshold is not None or not get_task(task).target.reads_labels:  # 0/1 already, or not labels

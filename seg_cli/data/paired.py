@@ -6,6 +6,7 @@ builds on the same pairing for a single images/ + masks/ pair split by lists.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,13 @@ from seg_cli.data.io import image_size
 from seg_cli.errors import ConfigError, DataError
 from seg_cli.tasks import get_task
 
+log = logging.getLogger(__name__)
+
 
 def pair_by_stem(
     images_dir: Path, masks_dir: Path, image_suffix: str = "", mask_suffix: str | Sequence[str] = "",
     image_extensions: Sequence[str] = (".jpg", ".jpeg", ".png"), mask_extensions: Sequence[str] = (".png",),
-    recursive: bool = False, by_name: bool = False,
+    recursive: bool = False, by_name: bool = False, skip_unpaired: bool = False,
 ) -> dict[str, tuple[Path, Path]]:
     """{id: (image, mask)} for `<id><image_suffix>.<ext>` and `<id><mask_suffix>.<ext>`, sorted by id
     (with `recursive`, files in sub-folders too, the id then including the sub-folder path, or with `by_name`
@@ -32,7 +35,8 @@ def pair_by_stem(
 
     Several mask suffixes are alternatives in order of preference: an id takes the mask of the first suffix
     it has a file for (Cityscapes: _gtFine_labelIds, else _gtFine_labelTrainIds).
-    An image without a mask or a mask without an image is an error naming the first few of each.
+    An image without a mask or a mask without an image is an error naming the first few of each; with
+    `skip_unpaired` they are left out, with a warning naming them (AISegment's release lacks a few mattes).
     """
     suffixes = [mask_suffix] if isinstance(mask_suffix, str) else list(mask_suffix)
     for name, folder in (("images", images_dir), ("masks", masks_dir)):
@@ -49,13 +53,14 @@ def pair_by_stem(
     lonely_masks = sorted(set(masks) - set(images))
     if lonely_images or lonely_masks:
         mask_names = " or ".join(f"<id>{suffix}.<ext>" for suffix in suffixes)
-        raise DataError(
-            f"images and masks do not pair up by name: {len(lonely_images)} image(s) without a mask "
-            f"{_first(images, lonely_images)} in {images_dir}, {len(lonely_masks)} mask(s) without an image "
-            f"{_first(masks, lonely_masks)} in {masks_dir} (image <id>{image_suffix}.<ext> pairs with mask "
-            f"{mask_names})"
-        )
-    return {key: (images[key], masks[key]) for key in sorted(images)}
+        message = (f"images and masks do not pair up by name: {len(lonely_images)} image(s) without a mask "
+                   f"{_first(images, lonely_images)} in {images_dir}, {len(lonely_masks)} mask(s) without an image "
+                   f"{_first(masks, lonely_masks)} in {masks_dir} (image <id>{image_suffix}.<ext> pairs with mask "
+                   f"{mask_names})")
+        if not skip_unpaired:
+            raise DataError(f"{message}; dataset.unpaired=skip leaves them out")
+        log.warning("%s: left out (dataset.unpaired=skip)", message)
+    return {key: (images[key], masks[key]) for key in sorted(set(images) & set(masks))}
 
 
 def _masks_by_id(folder: Path, suffixes: Sequence[str], extensions: Sequence[str], recursive: bool,

@@ -135,3 +135,13 @@ def test_seg_data_show_draws_a_matte_as_grey_alpha(tmp_path):
     assert not failures and len(indices) == 2
     assert (mattes[..., 0] == mattes[..., 1]).all()
     assert set(np.unique(mattes)) - {0, 40, 255}  # soft alpha besides black, white and the grid's grey 40
+
+
+def test_aisegment_leaves_out_a_photo_without_its_matte_with_a_warning(tmp_path, caplog):
+    root = matting_fixtures.write_aisegment(tmp_path / "ais")
+    next((root / "matting").rglob("*.png")).unlink()
+    dataset = untransformed("aisegment", root, "train")
+    assert len(dataset) + len(untransformed("aisegment", root, "val")) == 9
+    assert "1 image(s) without a mask" in caplog.text and "dataset.unpaired=skip" in caplog.text
+    with pytest.raises(DataError, match="1 image\\(s\\) without a mask .*; dataset.unpaired=skip leaves them out"):
+        untransformed("aisegment", root, "train", unpaired="error")
