@@ -68,11 +68,13 @@ def check_split(dataset_cfg: dict[str, Any], split: str, problems: list[str]):
         problems.append(f"[{split}] {one_line(exc)}")
         return stats, None
     stats.samples = len(dataset)
+    target = get_task(dataset.task).target
     log.info("checking %d %s samples", len(dataset), split)
     for index in tqdm(range(len(dataset)), desc=split, disable=not sys.stderr.isatty(), leave=False):
         try:
             image, raw = dataset.load_pair(index)
-            stats.raw_values.update(int(v) for v in torch.unique(raw))
+            if target.reads_labels:  # stored label values (a matte's are alpha levels: not listed)
+                stats.raw_values.update(int(v) for v in torch.unique(raw))
             # the checks training applies (sizes agree, labels in range, 0/255 masks)
             image, mask = dataset.check_loaded(index, image, raw)
         except DataError as exc:
@@ -82,7 +84,7 @@ def check_split(dataset_cfg: dict[str, Any], split: str, problems: list[str]):
         stats.ok += 1
         stats.heights.append(image.shape[-2])
         stats.widths.append(image.shape[-1])
-        stats.pixels += torch.bincount(mask.flatten().long(), minlength=256)
+        stats.pixels += target.histogram(mask)
     return stats, dataset
 
 
@@ -113,6 +115,9 @@ def print_stored_values(values: set[int], label_count: int, ignore_index: int, m
     unless the dataset maps them already, the convention they look like with the keys to set."""
     from seg_cli.data.labels import suggest_convention
 
+    if not get_task(task).target.reads_labels:  # mattes: alpha levels, not labels
+        print("masks read as alpha in [0, 1]; label pixels above: alpha < 0.5 is background, >= 0.5 foreground")
+        return
     shown = sorted(values)
     listed = ", ".join(map(str, shown[:40])) + (f", ... ({len(shown)} distinct)" if len(shown) > 40 else "")
     where = "after dataset.label_map / reduce_zero_label" if mapped else "as stored"

@@ -96,6 +96,11 @@ class AlphaTarget(Target):
     def pad_value(self, ignore_index: int) -> float:
         return 0.0  # weight 0 marks padding invalid
 
+    def histogram(self, target: torch.Tensor) -> torch.Tensor:
+        """Valid pixels of alpha < 0.5 (label 0, background) and >= 0.5 (label 1, foreground)."""
+        valid = target[WEIGHT] > 0.5
+        return torch.bincount((target[ALPHA][valid] >= 0.5).long(), minlength=256)
+
     def for_loss(self, target: torch.Tensor) -> torch.Tensor:
         return target.float()
 

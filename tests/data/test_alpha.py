@@ -145,3 +145,17 @@ def test_aisegment_leaves_out_a_photo_without_its_matte_with_a_warning(tmp_path,
     assert "1 image(s) without a mask" in caplog.text and "dataset.unpaired=skip" in caplog.text
     with pytest.raises(DataError, match="1 image\\(s\\) without a mask .*; dataset.unpaired=skip leaves them out"):
         untransformed("aisegment", root, "train", unpaired="error")
+
+
+def test_seg_data_check_counts_matte_pixels_by_alpha(tmp_path):
+    from seg_cli.commands.data import check_split
+
+    root = matting_fixtures.write_p3m10k(tmp_path / "p3m")
+    problems = []
+    from tests.data.fixtures import dataset_config
+
+    stats, _ = check_split(dataset_config("p3m10k", root=str(root)), "val", problems)
+    _, alpha = matting_fixtures.soft_sample(10)
+    _, alpha2 = matting_fixtures.soft_sample(11)
+    expected = sum(int((a >= 127.5).sum()) for a in (alpha, alpha2))
+    assert not problems and stats.ok == 2 and int(stats.pixels[1]) == expected and not stats.raw_values
