@@ -20,7 +20,7 @@ from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
 from seg_cli.data.targets import Target
-from seg_cli.errors import DataError
+from seg_cli.errors import ConfigError, DataError
 
 ALPHA, WEIGHT, TRIMAP = 0, 1, 2  # the channels of a matte target
 
@@ -40,7 +40,15 @@ def _plain(matte: torch.Tensor) -> torch.Tensor:
 def _resize(matte, size, interpolation=None, max_size=None, antialias=True, **kwargs):
     out = F.resize_image(_plain(matte), size, interpolation=InterpolationMode.BILINEAR, max_size=max_size,
                          antialias=True)
-    return tv_tensors.wrap(out.clamp_(0, 1), like=matte)  # antialiasing may overshoot by a rounding error
+    out = out.clamp_(0, 1)  # antialiasing may overshoot by a rounding error
+    if out.shape[0] > TRIMAP:  # a trimap stays three-valued: blended edges are unknown, 0.99999994 is foreground
+        out[TRIMAP] = snap_trimap(out[TRIMAP])
+    return tv_tensors.wrap(out, like=matte)
+
+
+def snap_trimap(trimap: torch.Tensor) -> torch.Tensor:
+    """A resampled trimap channel back to 0 (background), 0.5 (unknown) and 1 (foreground), the nearest."""
+    return (trimap * 2).round() / 2
 
 
 @F.register_kernel(F.pad, AlphaMatte)
@@ -122,6 +130,8 @@ def load_alpha(path: str | Path) -> torch.Tensor:
 
 
 def _alpha_array(image: Image.Image, path: Path) -> np.ndarray:
+    if image.mode == "P" and "transparency" in image.info:  # a palette matte whose alpha is its tRNS chunk
+        image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA"):
         return np.asarray(image.getchannel("A"), dtype=np.float32) / 255
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -146,12 +156,21 @@ def trimap_from_alpha(alpha: torch.Tensor, kernel: int) -> torch.Tensor:
 
 
 def load_trimap(path: str | Path) -> torch.Tensor:
-    """A trimap file as (H, W) float32: 0 background (stored 0), 1 foreground (255), 0.5 unknown (anything else)."""
+    """A trimap file as (H, W) float32: 0 background (stored 0), 1 foreground (the full value: 255, or 65535 in
+    a 16-bit file), 0.5 unknown (anything else)."""
     try:
         with Image.open(path) as image:
-            grey = np.asarray(image.convert("L"))
+            image.load()
+            levels = _alpha_array(image, Path(path))
     except FileNotFoundError:
         raise DataError(f"trimap not found: {path}") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"cannot read trimap {path}: {exc}") from None
-    return torch.from_numpy(np.where(grey == 0, 0.0, np.where(grey == 255, 1.0, 0.5)).astype(np.float32))
+    return torch.from_numpy(np.where(levels == 0, 0.0, np.where(levels == 1, 1.0, 0.5)).astype(np.float32))
+
+
+def check_trimap_kernel(kernel: object) -> int:
+    """`dataset.trimap_kernel`: a whole number of pixels >= 1."""
+    if isinstance(kernel, bool) or not isinstance(kernel, int) or kernel < 1:
+        raise ConfigError(f"dataset.trimap_kernel={kernel!r} must be a whole number of pixels >= 1 (e.g. 25)")
+    return kernel

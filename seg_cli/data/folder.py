@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from seg_cli.choices import PAIR_BY, UNPAIRED
+from seg_cli.data.alpha import check_trimap_kernel
 from seg_cli.data.base import PairTransform, holds_0_255, labels_from_0_255
 from seg_cli.data.io import IMAGE_SUFFIXES, load_mask
 from seg_cli.data.labels import is_colour_image
@@ -72,7 +73,7 @@ class FolderSegmentation(PairedFiles):
             raise ConfigError(f"dataset.threshold={threshold} makes two labels (0/1) but dataset.task={task} "
                               f"dataset.num_classes={num_classes} has {self.label_count}: use dataset.task=binary "
                               "dataset.num_classes=1, or dataset.threshold=null for masks of class indices")
-        self.threshold, self.trimap_kernel = threshold, trimap_kernel
+        self.threshold, self.trimap_kernel = threshold, check_trimap_kernel(trimap_kernel)
         base = Path(root)
         if not base.is_dir():
             raise DataError(

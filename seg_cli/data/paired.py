@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from seg_cli.data.alpha import load_trimap, trimap_from_alpha
+from seg_cli.data.alpha import check_trimap_kernel, load_trimap, trimap_from_alpha
 from seg_cli.data.base import PairTransform, SegmentationDataset
 from seg_cli.data.io import image_size
 from seg_cli.errors import ConfigError, DataError
@@ -195,8 +195,8 @@ class PairedFiles(SegmentationDataset):
             return torch.stack([values, trimap_from_alpha(values, self.trimap_kernel)])
         trimap = load_trimap(self.trimaps[index])
         if trimap.shape != values.shape:
-            raise DataError(f"trimap {self.trimaps[index]} is {tuple(trimap.shape)} (HxW) but its matte {path} is "
-                            f"{tuple(values.shape)}")
+            raise DataError(f"matte {path} and trimap {self.trimaps[index]} differ in size: {tuple(values.shape)} "
+                            f"and {tuple(trimap.shape)} (HxW)")
         return torch.stack([values, trimap])
 
 
@@ -262,7 +262,7 @@ class PairedFolders(PairedFiles):
         pairs = pair_by_stem(images, Path(root) / split_path(masks_dir, split, fill), image_suffix.format(**fill),
                              suffixes, image_extensions, mask_extensions, recursive)
         self.pairs = list(pairs.values())
-        self.trimap_kernel = trimap_kernel
+        self.trimap_kernel = check_trimap_kernel(trimap_kernel)
         if trimaps_dir is not None and not get_task(task).target.reads_labels:
             self.trimaps = find_trimaps(Path(root) / split_path(trimaps_dir, split, fill), list(pairs),
                                         trimap_suffix.format(**fill), recursive)

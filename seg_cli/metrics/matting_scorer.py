@@ -30,7 +30,10 @@ def saved_matte(logits: torch.Tensor) -> np.ndarray:
 
 def matting_stats(logits: torch.Tensor, target: torch.Tensor, trimap_kernel: int = TRIMAP_KERNEL) -> torch.Tensor:
     """One image's STAT_KEYS as a float64 CPU vector, NaN where a value is undefined."""
-    channels = target.detach().float().cpu().numpy()
+    channels = target.detach().cpu().double().numpy()
+    # float32 holds k/255 only approximately (a perfect soft edge would not score 0): back onto the 16-bit
+    # grid, which holds every 8-bit level (k/255 = 257k/65535) and every 16-bit one exactly
+    channels[0] = np.rint(channels[0] * 65535) / 65535
     shipped = len(channels) > 2 and bool((channels[2] >= 0).any())
     values = image_metrics(saved_matte(logits), channels[0], valid=channels[1] > 0.5,
                            trimap=channels[2] if shipped else None, trimap_kernel=trimap_kernel)

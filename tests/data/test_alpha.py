@@ -159,3 +159,32 @@ def test_seg_data_check_counts_matte_pixels_by_alpha(tmp_path):
     _, alpha2 = matting_fixtures.soft_sample(11)
     expected = sum(int((a >= 127.5).sum()) for a in (alpha, alpha2))
     assert not problems and stats.ok == 2 and int(stats.pixels[1]) == expected and not stats.raw_values
+
+
+def test_a_resized_trimap_stays_three_valued(tmp_path):
+    from torchvision.transforms.v2 import functional as F
+
+    from seg_cli.data.targets import paired
+
+    alpha = torch.zeros(30, 40)
+    alpha[5:25, 5:35] = 1.0
+    trimap = torch.full((30, 40), 0.5)
+    trimap[:3], trimap[10:20, 10:30] = 0.0, 1.0
+    target = ALPHA_TARGET.typed(torch.stack([alpha, trimap]), 2, 255, "m")
+    _, resized = paired(F.resize, torch.rand(3, 30, 40), target, [17, 23], antialias=True)
+    assert set(resized[2].unique().tolist()) == {0.0, 0.5, 1.0}
+
+
+def test_16_bit_and_palette_trimaps_and_mattes_keep_their_levels(tmp_path):
+    Image.fromarray(np.array([[0, 32896, 65535]], np.uint16)).save(tmp_path / "t16.png")
+    assert load_trimap(tmp_path / "t16.png").tolist() == [[0.0, 0.5, 1.0]]
+    palette = Image.fromarray(np.array([[0, 1, 2]], np.uint8), mode="P")
+    palette.putpalette([9, 9, 9] * 3)
+    palette.save(tmp_path / "p.png", transparency=bytes([0, 128, 255]))
+    assert load_alpha(tmp_path / "p.png")[0].tolist() == pytest.approx([0.0, 128 / 255, 1.0])  # the tRNS alpha
+
+
+@pytest.mark.parametrize("kernel", [0, -3, 2.5, "x"])
+def test_a_bad_trimap_kernel_is_one_line(tmp_path, kernel):
+    with pytest.raises(ConfigError, match="dataset.trimap_kernel=.* must be a whole number of pixels >= 1"):
+        untransformed("hk", fixtures.write_hk(tmp_path / "hk"), "val", task="matting", trimap_kernel=kernel)

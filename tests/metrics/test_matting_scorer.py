@@ -48,7 +48,7 @@ def test_scorer_means_equal_the_mean_of_the_image_values():
     per_image = []
     for pred, gt in two_images():
         scorer.update(logits_of(pred), target_of(gt))
-        per_image.append(image_metrics(pred, gt.astype(np.float32)))  # the alpha as the target tensor holds it
+        per_image.append(image_metrics(pred, gt))  # 8-bit levels: exact again after the float32 target
     out = scorer.compute()
     assert out["images"] == 2
     assert per_image[1]["mse_trimap"] is None and per_image[1]["sad_trimap"] == 0
@@ -125,3 +125,15 @@ def test_format_prints_both_regions_in_the_fields_units():
     assert lines[2].startswith("trimap") and f"{metrics['mse_trimap']:.5f}" in lines[2]
     assert "images 2" in text and f"{100 * metrics['iou']:.2f}" in text
     assert "-" in MattingScorer.format({**metrics, "conn_trimap": math.nan}).splitlines()[2].split()
+
+
+def test_a_soft_8_bit_matte_one_level_off_at_one_pixel_scores_exactly_that_through_the_float32_target():
+    rng = np.random.default_rng(3)
+    truth = rng.integers(1, 255, (64, 80)).astype(np.uint8)
+    saved = truth.copy()
+    saved[10, 20] += 1
+    logits = torch.logit(torch.from_numpy(saved / 255))[None, None].float()
+    target = torch.stack([torch.from_numpy(truth / 255).float(), torch.ones(64, 80)])
+    stats = dict(zip(STAT_KEYS, matting_stats(logits, target).tolist()))
+    assert stats["sad"] == pytest.approx(1 / 255 / 1000, rel=1e-9, abs=0)
+    assert stats["mse"] == pytest.approx((1 / 255) ** 2 / (64 * 80), rel=1e-9, abs=0)
