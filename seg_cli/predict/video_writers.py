@@ -3,7 +3,7 @@
 
 Frames arrive upright (as the model saw them) and are turned back to the stored orientation, and the source's
 display rotation is written again: players show the output exactly as they show the input, at the same stored
-size. 4:2:0 needs even sides: an odd side is padded by one pixel (its edge repeated), logged once per file.
+size. 4:2:0 needs even sides: an odd side is padded by one pixel (its edge repeated; the caller says so once).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class VideoFileWriter:
         self.stream: Any = None
         self.last_pts: int | None = None
         self.audio: _AudioCopy | None = None
+        self.padded = False  # whether odd sides were padded by one pixel (set at the first frame)
 
     def write(self, picture: np.ndarray, pts: int) -> None:
         """Encode one upright picture ((H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA uint8) shown at `pts`."""
@@ -78,9 +79,7 @@ class VideoFileWriter:
         self.stream = self.container.add_stream(codec, rate=self.rate, options=dict(options))
         self.stream.pix_fmt = pix_fmt
         self.stream.width, self.stream.height = _even(width, height) if pix_fmt in EVEN_SIDES else (width, height)
-        if (self.stream.width, self.stream.height) != (width, height):
-            log.info("%s: %dx%d padded to %dx%d by repeating the last pixel (%s needs even sides)", self.path.name,
-                     width, height, self.stream.width, self.stream.height, pix_fmt)
+        self.padded = (self.stream.width, self.stream.height) != (width, height)  # the source says so once
         self.stream.codec_context.time_base = self.info.time_base  # the source's timestamps, unrounded
         self.stream.time_base = self.info.time_base
         if self.rotation:

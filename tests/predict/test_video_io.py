@@ -1,7 +1,6 @@
 """Video in and out with PyAV (issue 24, 4): exact rate, count, size, rotation and untouched audio; odd sizes padded
 once; alpha outputs that keep their alpha; a truncated file keeps its frames; a non-video is one DataError."""
 
-import logging
 from fractions import Fraction
 
 import av
@@ -47,8 +46,7 @@ def test_every_n_frames_and_max_frames_keep_the_source_timestamps(tmp_path):
     assert [f.pts for f in frames] == [0, 3003, 6006]  # frames 0, 3, 6 in 1/30000 s
 
 
-def test_the_writer_keeps_rate_count_and_copies_the_audio_untouched(tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="seg.predict")
+def test_the_writer_keeps_rate_count_and_copies_the_audio_untouched(tmp_path):
     clip = write_clip(tmp_path / "clip.mp4")
     out = copy_video(clip, tmp_path / "out.mp4")
     with av.open(str(out)) as container:
@@ -57,7 +55,6 @@ def test_the_writer_keeps_rate_count_and_copies_the_audio_untouched(tmp_path, ca
         assert (video.width, video.height) == (66, 48)  # 4:2:0: one pixel of padding on each odd side
         assert [s.codec_context.name for s in container.streams.audio] == ["aac"]
     assert audio_packets(out) == audio_packets(clip) and len(audio_packets(clip)) >= 3
-    assert caplog.text.count("65x47 padded to 66x48") == 1
     decoded, source = decode_rgb(out)[4], list(read_frames(clip))[4]
     assert np.abs(decoded[:47, :65].astype(int) - source).mean() < 3  # crf 18
     assert np.array_equal(decoded[:47, 65], decoded[:47, 64])  # the padding repeats the last column

@@ -11,6 +11,7 @@ import importlib
 from pathlib import Path
 
 from seg_cli.choices import package_modules
+from seg_cli.errors import DataError
 from seg_cli.predict.options import PredictOptions
 from seg_cli.predict.sources.base import Source
 from seg_cli.predict.sources.images import ImageSource
@@ -22,12 +23,13 @@ FALLBACK = "images"  # takes every input that no other kind claims
 
 def build_sources(inputs: list[str], out_dir: Path, max_pixels: int, options: PredictOptions | None = None
                   ) -> list[Source]:
-    """One source per kind of input among `inputs` (each input to the first kind that claims it, in the
-    order of package_modules, `images` last), each naming its outputs before anything is written; `options`:
-    the `predict:` section (video frame selection)."""
+    """One source per kind of input among `inputs` (each file to the first kind that claims it, in the order of
+    package_modules, `images` last; a folder to every kind that finds its files in it), each naming its outputs
+    before anything is written; `options`: the `predict:` section (video frame selection)."""
     options = options or PredictOptions()
     sources: list[Source] = []
     left = list(inputs)
+    shared: set[str] = set()  # folders another kind claimed: images take them only where they hold images
     for kind in package_modules("predict/sources"):
         if kind == FALLBACK:
             continue
@@ -35,7 +37,12 @@ def build_sources(inputs: list[str], out_dir: Path, max_pixels: int, options: Pr
         claimed = [path for path in left if source_class.claims(path)]
         if claimed:
             sources.append(source_class(claimed, out_dir, max_pixels, options))
-            left = [path for path in left if path not in claimed]
+            shared |= {path for path in claimed if Path(path).is_dir()}
+            left = [path for path in left if path not in claimed or path in shared]
     if left or not sources:
-        sources.append(ImageSource(left, out_dir, max_pixels, options))
+        try:
+            sources.append(ImageSource(left, out_dir, max_pixels, options))
+        except DataError:
+            if not left or not set(left) <= shared:  # a folder of videos only holds no images: not an error
+                raise
     return sources
