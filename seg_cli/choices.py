@@ -17,6 +17,7 @@ def package_modules(folder: str, first: tuple[str, ...] = ()) -> tuple[str, ...]
 
 DEFAULT_TASK = "multiclass"  # dataset.task when a config or checkpoint names none
 TASKS = package_modules("tasks", first=(DEFAULT_TASK,))  # dataset.task: the modules of seg_cli/tasks/
+PAIR_BY = ("path", "name")  # dataset.pair_by (folder datasets): match images and masks by sub-folder path or name
 RESIZE_MODES = ("shorter", "square")  # dataset.resize: shorter side to base_size (aspect kept), or both sides
 ON_ERROR = ("raise", "skip")  # data.on_error
 EVAL_RESOLUTIONS = ("original", "resized")  # eval.resolution: metrics at the label's size, or at the eval resize

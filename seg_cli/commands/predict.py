@@ -27,6 +27,8 @@ from seg_cli.commands.validation import inference_settings, require_choice, requ
 from seg_cli.errors import ConfigError
 from seg_cli.metrics.threshold import parse_threshold
 from seg_cli.paths import config_dir
+from seg_cli.predict.background import parse_background
+from seg_cli.predict.foreground import check_foreground
 from seg_cli.predict.options import PredictOptions
 from seg_cli.predict.predictor import Predictor, onnx_predictor
 from seg_cli.predict.run import predict_source
@@ -69,6 +71,8 @@ def main(cfg: DictConfig) -> int:
     infer = inference_settings(cfg) or {}  # config first: a bad key fails before the model is loaded
     out_dir = Path(cfg.out) if cfg.out else run_dir()
     options = PredictOptions.from_config(to_plain(cfg.predict))
+    parse_background(options.background)  # a bad colour or unreadable image fails before the model loads
+    check_foreground(options.foreground)
     sources = build_sources(list(cfg.inputs), out_dir, cfg.max_pixels, options)  # names outputs before any write
     predictor = load_predictor(cfg, infer)
     threshold = predictor.threshold(given_threshold)  # binary: masks cut at a threshold

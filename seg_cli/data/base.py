@@ -138,9 +138,9 @@ class SegmentationDataset(Dataset):
         """A loaded pair with its stored mask values checked and typed by the task's target (uint8 class
         indices, seg_cli.data.targets), and the image with `in_channels` channels (a no-op for images read by
         read_image_file)."""
-        if tuple(image.shape[-2:]) != tuple(mask.shape):
+        if tuple(image.shape[-2:]) != tuple(mask.shape[-2:]):
             raise DataError(f"{self.sample_name(index)}: image is {tuple(image.shape[-2:])} "
-                            f"but its mask is {tuple(mask.shape)}")
+                            f"but its mask is {tuple(mask.shape[-2:])}")
         image = match_bands(image, self.in_channels, f"of {self.sample_name(index)}")
         target = get_task(self.task).target
         if target.reads_0_255(self.label_count, self.ignore_index, self.labels.maps_values):

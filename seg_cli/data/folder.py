@@ -20,6 +20,7 @@ from seg_cli.data.paired import (
     load_thresholded_mask,
     pair_by_stem,
 )
+from seg_cli.choices import PAIR_BY
 from seg_cli.errors import ConfigError, DataError
 from seg_cli.tasks import get_task
 
@@ -33,7 +34,9 @@ class FolderSegmentation(PairedFiles):
 
     Masks hold class indices (palette or grey PNGs). For two labels, 0/255 masks mean background/foreground
     and are mapped to 0/1; with a `threshold`, masks are grey levels, foreground where above it (anti-aliased
-    or soft 0/255 masks); with a `palette`, RGB colour masks are decoded (colour i -> class i).
+    or soft 0/255 masks); with a `palette`, RGB colour masks are decoded (colour i -> class i). With `task:
+    matting`, masks are alpha mattes read soft. `recursive` pairs files in sub-folders too, by their path under
+    the folder (`pair_by: path`) or by file name alone (`pair_by: name`, for trees that differ in folder names).
     """
 
     def __init__(
@@ -46,6 +49,9 @@ class FolderSegmentation(PairedFiles):
         mask_suffix: str = "",
         image_extensions: Sequence[str] = (".jpg", ".jpeg", ".png"),
         mask_extensions: Sequence[str] = (".png",),
+        recursive: bool = False,
+        pair_by: str = "path",
+        trimap_kernel: int = 25,
         train_list: str | None = None,
         val_list: str | None = None,
         val_fraction: float = 0.1,
@@ -65,18 +71,19 @@ class FolderSegmentation(PairedFiles):
             raise ConfigError(f"dataset.threshold={threshold} makes two labels (0/1) but dataset.task={task} "
                               f"dataset.num_classes={num_classes} has {self.label_count}: use dataset.task=binary "
                               "dataset.num_classes=1, or dataset.threshold=null for masks of class indices")
-        self.threshold = threshold
+        self.threshold, self.trimap_kernel = threshold, trimap_kernel
         base = Path(root)
         if not base.is_dir():
             raise DataError(
                 f"dataset.root={root} is not a folder: expected <root>/{images_dir}/<id>{image_suffix}.jpg and "
                 f"<root>/{masks_dir}/<id>{mask_suffix}.png (optionally <root>/train.txt and val.txt listing ids)"
             )
+        require_pair_by(pair_by)
         pairs = pair_by_stem(base / images_dir, base / masks_dir, image_suffix, mask_suffix,
-                             image_extensions, mask_extensions)
+                             image_extensions, mask_extensions, recursive, by_name=pair_by == "name")
         ids = select_split(list(pairs), split, base, train_list, val_list, val_fraction, split_seed)
         self.pairs = [pairs[i] for i in ids]
-        if threshold is not None:  # thresholded masks are 0/1 already: no 255 to read as foreground
+        if threshold is not None or not get_task(task).target.reads_labels:  # 0/1 already, or not labels
             self._zero_255_masks, self.binary_255 = False, False
         else:
             self.binary_255 = self._settle_0_255([m for _, m in pairs.values()], base / masks_dir)
@@ -113,6 +120,11 @@ class FolderSegmentation(PairedFiles):
             values = sorted(int(v) for v in mask.unique() if v > 1 and v != self.ignore_index)
             raise DataError(binary_labels_advice(path, values))
         return mask
+
+
+def require_pair_by(value: str) -> None:
+    if value not in PAIR_BY:
+        raise ConfigError(f"dataset.pair_by={value!r} is not allowed; choose from: {', '.join(PAIR_BY)}")
 
 
 def select_split(

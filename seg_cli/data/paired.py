@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from seg_cli.data.alpha import load_trimap, trimap_from_alpha
 from seg_cli.data.base import PairTransform, SegmentationDataset
 from seg_cli.data.io import image_size
 from seg_cli.errors import ConfigError, DataError
@@ -23,10 +24,11 @@ from seg_cli.tasks import get_task
 def pair_by_stem(
     images_dir: Path, masks_dir: Path, image_suffix: str = "", mask_suffix: str | Sequence[str] = "",
     image_extensions: Sequence[str] = (".jpg", ".jpeg", ".png"), mask_extensions: Sequence[str] = (".png",),
-    recursive: bool = False,
+    recursive: bool = False, by_name: bool = False,
 ) -> dict[str, tuple[Path, Path]]:
     """{id: (image, mask)} for `<id><image_suffix>.<ext>` and `<id><mask_suffix>.<ext>`, sorted by id
-    (with `recursive`, files in sub-folders too, the id then including the sub-folder path).
+    (with `recursive`, files in sub-folders too, the id then including the sub-folder path, or with `by_name`
+    the file name alone: AISegment's clip_img/<group>/clip_<n>/ and matting/<group>/matting_<n>/).
 
     Several mask suffixes are alternatives in order of preference: an id takes the mask of the first suffix
     it has a file for (Cityscapes: _gtFine_labelIds, else _gtFine_labelTrainIds).
@@ -38,9 +40,9 @@ def pair_by_stem(
             raise DataError(f"{name} folder not found: {folder}")
     if images_dir == masks_dir and image_suffix in suffixes:
         raise ConfigError(f"images and masks share the folder {images_dir}: give the masks a suffix, e.g. _mask")
-    masks = _masks_by_id(masks_dir, suffixes, mask_extensions, recursive)
+    masks = _masks_by_id(masks_dir, suffixes, mask_extensions, recursive, by_name)
     images = _files_by_id(images_dir, image_suffix, image_extensions,
-                          set(masks.values()) if images_dir == masks_dir else set(), recursive)
+                          set(masks.values()) if images_dir == masks_dir else set(), recursive, by_name)
     if not images:
         raise DataError(f"no images *{image_suffix}{{{', '.join(image_extensions)}}} in {images_dir}")
     lonely_images = sorted(set(images) - set(masks))
@@ -56,14 +58,14 @@ def pair_by_stem(
     return {key: (images[key], masks[key]) for key in sorted(images)}
 
 
-def _masks_by_id(folder: Path, suffixes: Sequence[str], extensions: Sequence[str], recursive: bool
-                 ) -> dict[str, Path]:
+def _masks_by_id(folder: Path, suffixes: Sequence[str], extensions: Sequence[str], recursive: bool,
+                 by_name: bool = False) -> dict[str, Path]:
     """{id: mask} over alternative suffixes, the first suffix's file winning for an id; a file is claimed by
     the longest suffix it ends with (so suffix "" does not also claim `<id>_ready.png`)."""
     claimed: set[Path] = set()
     by_suffix: dict[str, dict[str, Path]] = {}
     for suffix in sorted(set(suffixes), key=len, reverse=True):
-        by_suffix[suffix] = _files_by_id(folder, suffix, extensions, claimed, recursive)
+        by_suffix[suffix] = _files_by_id(folder, suffix, extensions, claimed, recursive, by_name)
         claimed |= set(by_suffix[suffix].values())
     masks: dict[str, Path] = {}
     for suffix in reversed(suffixes):
@@ -72,13 +74,14 @@ def _masks_by_id(folder: Path, suffixes: Sequence[str], extensions: Sequence[str
 
 
 def _files_by_id(folder: Path, suffix: str, extensions: Sequence[str], skip: set[Path],
-                 recursive: bool = False) -> dict[str, Path]:
+                 recursive: bool = False, by_name: bool = False) -> dict[str, Path]:
     found: dict[str, Path] = {}
     wanted = {e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions}
     for path in sorted(folder.rglob("*") if recursive else folder.iterdir()):
         if path in skip or path.suffix.lower() not in wanted or not path.stem.endswith(suffix) or not path.is_file():
             continue
-        key = str(path.relative_to(folder).with_name(path.stem[: len(path.stem) - len(suffix)]))
+        name = path.stem[: len(path.stem) - len(suffix)]
+        key = name if by_name else str(path.relative_to(folder).with_name(name))
         if key in found:
             raise DataError(f"two files for one id {key!r}: {found[key].name} and {path.name} in {folder}")
         found[key] = path
@@ -146,6 +149,8 @@ class PairedFiles(SegmentationDataset):
                 f"dataset.class_names has {len(self.class_names)} names but the masks hold {self.label_count} labels"
             )
         self.pairs: list[tuple[Path, Path]] = []
+        self.trimaps: list[Path] | None = None  # a matting split's trimaps, where the dataset ships them
+        self.trimap_kernel: int | None = None  # else an eval split's trimaps are eroded from the mattes (px)
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -166,12 +171,28 @@ class PairedFiles(SegmentationDataset):
 
     def load_pair(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image_path, mask_path = self.pairs[index]
-        image, mask = self.read_image_file(image_path), self.read_mask(mask_path)
-        if image.shape[-2:] != mask.shape:
-            raise DataError(
-                f"image {image_path} is {tuple(image.shape[-2:])} (HxW) but its mask {mask_path} is {tuple(mask.shape)}"
-            )
+        image, mask = self.read_image_file(image_path), self.read_target(index)
+        if image.shape[-2:] != mask.shape[-2:]:
+            raise DataError(f"image {image_path} is {tuple(image.shape[-2:])} (HxW) but its mask {mask_path} is "
+                            f"{tuple(mask.shape[-2:])}")
         return image, mask
+
+    def read_target(self, index: int) -> torch.Tensor:
+        """Sample `index`'s mask as its task's target reads it: labels through read_mask (thresholds, label maps,
+        0/255), or a continuous target (an alpha matte) as stored, stacked with its trimap where there is one."""
+        target, path = get_task(self.task).target, self.pairs[index][1]
+        if target.reads_labels:
+            return self.read_mask(path)
+        values = target.read(path)
+        if self.trimaps is None:
+            if self.split == "train" or not self.trimap_kernel:
+                return values
+            return torch.stack([values, trimap_from_alpha(values, self.trimap_kernel)])
+        trimap = load_trimap(self.trimaps[index])
+        if trimap.shape != values.shape:
+            raise DataError(f"trimap {self.trimaps[index]} is {tuple(trimap.shape)} (HxW) but its matte {path} is "
+                            f"{tuple(values.shape)}")
+        return torch.stack([values, trimap])
 
 
 class PairedFolders(PairedFiles):
@@ -187,7 +208,12 @@ class PairedFolders(PairedFiles):
     hold class indices already, read as they are where an id has no `mask_suffix` file: Cityscapes'
     `_gtFine_labelTrainIds` (cityscapesScripts' createTrainIdLabelImgs) beside or instead of the
     `_gtFine_labelIds` its label_map maps. `layout` describes the whole tree for the error raised when a
-    split's images are missing; `name` names the dataset in messages.
+    split's images are missing; `name` names the dataset in messages. A folder key may also map each split to
+    its own path (P3M-10k's `blurred_image` and `original_image`).
+
+    Matting (`task: matting`): masks are alpha mattes read soft (no threshold), and `trimaps_dir` (with
+    `trimap_suffix`) names the trimaps a split ships for evaluation, where that folder exists; an eval split
+    without them gets trimaps eroded from its mattes by an ellipse of `trimap_kernel` px.
     """
 
     def __init__(
@@ -195,8 +221,8 @@ class PairedFolders(PairedFiles):
         root: str,
         split: str,
         split_dirs: Mapping[str, str],
-        images_dir: str = "{split_dir}",
-        masks_dir: str = "{split_dir}",
+        images_dir: str | Mapping[str, str] = "{split_dir}",
+        masks_dir: str | Mapping[str, str] = "{split_dir}",
         image_suffix: str = "",
         mask_suffix: str = "",
         ready_mask_suffix: str | None = None,
@@ -211,6 +237,9 @@ class PairedFolders(PairedFiles):
         ignore_index: int = 255,
         transforms: PairTransform | None = None,
         task: str = "binary",
+        trimaps_dir: str | Mapping[str, str] | None = None,
+        trimap_suffix: str = "",
+        trimap_kernel: int = 25,
         **shared: Any,
     ) -> None:
         super().__init__(split, num_classes, class_names, ignore_index, transforms, task, **shared)
@@ -219,15 +248,19 @@ class PairedFolders(PairedFiles):
             raise DataError(f"{name} has the splits {describe_splits(split_dirs)}, not {split!r}")
         shown = split_dirs[split]
         fill = {"split_dir": shown.rstrip("/")}
-        images = Path(root) / images_dir.format(**fill)
+        images = Path(root) / split_path(images_dir, split, fill)
         if not images.is_dir():
             raise DataError(f"no {shown} under dataset.root={root}: expected {layout}")
         self.mask_suffix = mask_suffix.format(**fill)
         self.ready_mask_suffix = None if ready_mask_suffix is None else ready_mask_suffix.format(**fill)
         suffixes = [self.mask_suffix] + ([self.ready_mask_suffix] if self.ready_mask_suffix is not None else [])
-        pairs = pair_by_stem(images, Path(root) / masks_dir.format(**fill), image_suffix.format(**fill),
+        pairs = pair_by_stem(images, Path(root) / split_path(masks_dir, split, fill), image_suffix.format(**fill),
                              suffixes, image_extensions, mask_extensions, recursive)
         self.pairs = list(pairs.values())
+        self.trimap_kernel = trimap_kernel
+        if trimaps_dir is not None and not get_task(task).target.reads_labels:
+            self.trimaps = find_trimaps(Path(root) / split_path(trimaps_dir, split, fill), list(pairs),
+                                        trimap_suffix.format(**fill), recursive)
         self.threshold = threshold
         if threshold is not None:  # thresholded masks are 0/1 already: no 255 to read as foreground
             self._zero_255_masks = False
@@ -245,6 +278,28 @@ class PairedFolders(PairedFiles):
         if ready is None or not path.stem.endswith(ready):
             return False
         return not (len(primary) > len(ready) and path.stem.endswith(primary))
+
+
+def split_path(value: str | Mapping[str, str], split: str, fill: Mapping[str, str]) -> str:
+    """A folder key's path for `split`: one template for all splits, or a mapping of split -> template."""
+    if isinstance(value, Mapping):
+        if split not in value:
+            raise ConfigError(f"a per-split folder mapping {dict(value)} has no entry for the split {split!r}")
+        value = value[split]
+    return str(value).format(**fill)
+
+
+def find_trimaps(folder: Path, ids: list[str], suffix: str, recursive: bool) -> list[Path] | None:
+    """The trimap of each id (`<id><suffix>.png` in `folder`), or None where the split has no such folder;
+    a folder missing some ids' trimaps is an error naming them."""
+    if not folder.is_dir():
+        return None
+    found = _files_by_id(folder, suffix, (".png",), set(), recursive)
+    missing = [key for key in ids if key not in found]
+    if missing:
+        raise DataError(f"{len(missing)} image(s) have no trimap <id>{suffix}.png in {folder}, e.g. "
+                        f"{', '.join(missing[:3])}")
+    return [found[key] for key in ids]
 
 
 def describe_splits(split_dirs: Mapping[str, str]) -> str:

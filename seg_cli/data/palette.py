@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PIL import Image
+
+if TYPE_CHECKING:
+    import torch
 
 
 def voc_palette(num_colors: int = 256) -> list[int]:
@@ -57,3 +62,13 @@ def overlay(rgb: Image.Image, mask: np.ndarray, alpha: float = 0.5, colours: lis
     photo = np.asarray(rgb, dtype=np.float32)
     tinted = np.where((mask > 0)[..., None], (1 - alpha) * photo + alpha * colours, photo)
     return Image.fromarray(tinted.round().clip(0, 255).astype(np.uint8))
+
+
+def colorize(labels: torch.Tensor, colours: list | None = None) -> torch.Tensor:
+    """(H, W) class indices -> (3, H, W) float image in the class `colours` (a dataset's palette; VOC colours
+    where it has none), 255 = ignore in white."""
+    import torch
+
+    palette = torch.tensor(class_palette(colours), dtype=torch.float32).reshape(256, 3) / 255
+    palette[255] = 1.0
+    return palette[labels.long().clamp(0, 255)].permute(2, 0, 1)

@@ -9,12 +9,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from seg_cli.data.base import PairTransform, SegmentationDataset
 from seg_cli.tasks import DEFAULT_TASK, get_task
 
 _SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
+SOFT_EDGE = 1.5  # task="matting": the Gaussian blur (px) that makes the shapes' mask a soft matte
 
 
 class SyntheticShapes(SegmentationDataset):
@@ -25,7 +26,7 @@ class SyntheticShapes(SegmentationDataset):
 
     Every sample is a pure function of (seed, split, index), so runs and DataLoader workers agree.
     With task="binary" the same three kinds of shape are drawn but every shape is foreground (label 1),
-    for a one-channel model (num_classes: 1).
+    for a one-channel model (num_classes: 1); with task="matting" their mask, blurred, is a soft alpha matte.
     """
 
     def __init__(
@@ -75,12 +76,17 @@ class SyntheticShapes(SegmentationDataset):
         height, width = self._draw_size(rng)
         image = _textured_background(rng, height, width, _noise_bank(self.seed, 2 * self.max_side))
         mask = Image.new("L", (width, height), 0)
-        binary = get_task(self.task).one_foreground
+        task = get_task(self.task)
+        soft = not task.target.reads_labels  # matting: the shapes' matte, its edges blurred
+        binary = task.one_foreground or soft
         kinds = 4 if binary else self.num_classes  # binary: still circles, squares and triangles
         for _ in range(int(rng.integers(1, 4))):
             kind = int(rng.integers(1, kinds)) if kinds > 1 else 0
             _draw_shape(rng, image, mask, kind, min(height, width), label=1 if binary else kind)
         image_t = torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1).contiguous()
+        if soft:
+            matte = Image.fromarray(np.asarray(mask) * 255).filter(ImageFilter.GaussianBlur(SOFT_EDGE))
+            return image_t, torch.from_numpy(np.asarray(matte, dtype=np.float32) / 255)
         return image_t, torch.from_numpy(np.asarray(mask).copy())
 
 

@@ -8,15 +8,16 @@ as a tv_tensors.Mask, resampled nearest-neighbour whatever interpolation the ima
 fill it is given. The fill a step gives a target always means "no label here" (the dataset's ignore index):
 a class target writes it; another type may mark those pixels invalid its own way.
 
-A new kind of target (say float alpha in [0, 1], resized bilinearly, with a weight channel that marks padded
-pixels invalid) is one module: a TVTensor subclass with its kernels registered, and a Target subclass naming
-it, which its task returns. The steps, the collation and the training loop ask the Target and stay as they
-are (tests/data/test_targets.py carries such a type through them).
+A new kind of target is one module: a TVTensor subclass with its kernels registered, and a Target subclass
+naming it, which its task returns (seg_cli.data.alpha: float alpha mattes, resized bilinearly, with a weight
+channel that marks padded pixels invalid). The steps, the collation and the training loop ask the Target and
+stay as they are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -32,6 +33,11 @@ class Target:
     """
 
     tensor_type: type[tv_tensors.TVTensor]
+    reads_labels = True  # files hold labels the dataset's label convention maps (class indices, 0/255, colours)
+
+    def read(self, path: str | Path, labels: Any = None) -> torch.Tensor:
+        """A target file as stored; a class target reads it by the dataset's label convention `labels`."""
+        return labels.read(path)
 
     def typed(self, target: torch.Tensor, label_count: int, ignore_index: int, source: str) -> torch.Tensor:
         """A loaded target, checked and in the dtype datasets return and cache (`source` names it in errors)."""

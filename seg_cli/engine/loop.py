@@ -116,7 +116,9 @@ def forward_backward(model: nn.Module, criterion: nn.Module, images: torch.Tenso
     """The loss of one batch; a finite one adds its gradients, divided by the accumulation window."""
     with torch.autocast(images.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
         try:
-            loss = criterion(model(images), masks)
+            # a loss reading the image too (matting's composition term) says so
+            extra = {"images": images} if getattr(criterion, "takes_images", False) else {}
+            loss = criterion(model(images), masks, **extra)
         except ValueError as exc:
             raise explain_forward_error(exc, model, images) from None
     value = loss.item()
@@ -182,9 +184,9 @@ def evaluate(
                                         amp_dtype=amp_dtype, **infer).to(device)
             if (ih, iw) != (mh, mw):
                 sample = F.interpolate(sample.float(), size=(mh, mw), mode="bilinear", align_corners=False)
-            scorer.update(sample, masks[i, :mh, :mw])
+            scorer.update(sample, masks[i, ..., :mh, :mw])
             if per_image is not None:
-                per_image.update(batch[i], sample, masks[i, :mh, :mw])
+                per_image.update(batch[i], sample, masks[i, ..., :mh, :mw])
     scorer.reduce_from_all_processes()
     if per_image is not None:
         per_image.gather()

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from seg_cli.engine.inference import predict_logits
-from seg_cli.engine.tensorboard import colorize, denormalize
+from seg_cli.engine.tensorboard import denormalize
 from seg_cli.metrics.per_image import worst_rows
 from seg_cli.tasks import get_task
 
@@ -26,21 +26,22 @@ TB_HEIGHT = 160  # panel height in TensorBoard (the saved PNGs keep the label's 
 @torch.inference_mode()
 def draw_panel(model: nn.Module, dataset, index: int, device: torch.device, task: str,
                infer: dict[str, Any] | None = None, sod_normalize: str = "none") -> torch.Tensor:
-    """(3, H, 3W + gaps) float image of sample `index` at its label's size: the photo, the ground truth and
-    the prediction (binary: foreground where the scored probability >= 0.5) in the dataset's class colours."""
+    """(3, H, kW + gaps) float image of sample `index` at its label's size: the photo, then the task's pictures
+    (Task.pictures: the ground truth and the prediction in the dataset's class colours, binary foreground where
+    the scored probability >= 0.5; matting: ground-truth alpha, predicted alpha and their error)."""
     model.eval()
     image, mask = dataset[index]
     rules = get_task(task)  # the task decides channels and the decode rule
     num_classes = rules.output_channels(dataset.num_classes)
     logits = predict_logits(model, image[None].to(device), num_classes=num_classes, **(infer or {})).float()
     logits = nn.functional.interpolate(logits, size=mask.shape[-2:], mode="bilinear", align_corners=False)
-    pred = rules.predicted_labels(logits, sod_normalize)
     normalize = getattr(dataset.transforms, "normalize", None)  # the dataset's own mean and std
     photo = nn.functional.interpolate(denormalize(image, normalize)[None], size=mask.shape[-2:], mode="bilinear",
                                       align_corners=False)[0].clamp(0, 1)
     colours = getattr(getattr(dataset, "labels", None), "palette", None)
     gap = torch.ones(3, mask.shape[-2], GAP)
-    return torch.cat([photo, gap, colorize(mask, colours), gap, colorize(pred.cpu(), colours)], dim=2)
+    pictures = [photo, *rules.pictures(logits, mask, colours, sod_normalize)]
+    return torch.cat([part for picture in pictures for part in (gap, picture)][1:], dim=2)
 
 
 def save_worst_panels(out_dir: Path, model: nn.Module, dataset, device: torch.device,

@@ -8,20 +8,12 @@ import torch
 from torch import nn
 
 from seg_cli.data.bands import rgb_view
-from seg_cli.data.palette import class_palette
+from seg_cli.data.palette import colorize
 from seg_cli.data.transforms import IMAGENET_MEAN, IMAGENET_STD, NormalizeImage
 from seg_cli.models.contract import model_outputs
 from seg_cli.tasks import get_task
 
 CELL_PIXELS = 16  # each confusion-matrix cell becomes a CELL_PIXELS x CELL_PIXELS square
-
-
-def colorize(labels: torch.Tensor, colours: list | None = None) -> torch.Tensor:
-    """(H, W) class indices -> (3, H, W) float image in the class `colours` (a dataset's palette; VOC colours
-    where it has none), 255 = ignore in white."""
-    palette = torch.tensor(class_palette(colours), dtype=torch.float32).reshape(256, 3) / 255
-    palette[255] = 1.0
-    return palette[labels.long().clamp(0, 255)].permute(2, 0, 1)
 
 
 def denormalize(image: torch.Tensor, normalize: NormalizeImage | None = None) -> torch.Tensor:
@@ -34,7 +26,8 @@ def denormalize(image: torch.Tensor, normalize: NormalizeImage | None = None) ->
 
 @torch.inference_mode()
 def sample_grid(model: nn.Module, dataset, device: torch.device, count: int, task: str) -> torch.Tensor:
-    """Rows of input | ground truth | prediction for the first `count` samples, resized to one height."""
+    """Rows of input | ground truth | prediction (the task's pictures: matting adds the error) for the first
+    `count` samples, resized to one height."""
     from torchvision.utils import make_grid
 
     model.eval()
@@ -46,13 +39,13 @@ def sample_grid(model: nn.Module, dataset, device: torch.device, count: int, tas
         image, mask = dataset[index]
         logits = model_outputs(model(image[None].to(device)))["out"].float()
         logits = nn.functional.interpolate(logits, size=mask.shape[-2:], mode="bilinear", align_corners=False)
-        pred = rules.predicted_labels(logits)
         photo = nn.functional.interpolate(denormalize(image, normalize)[None], size=mask.shape[-2:],
                                           mode="bilinear", align_corners=False)[0]
-        tiles += [_fit(photo), _fit(colorize(mask, colours)), _fit(colorize(pred.cpu(), colours))]
+        row = [photo, *rules.pictures(logits, mask, colours)]
+        tiles += [_fit(tile) for tile in row]
     width = max(t.shape[-1] for t in tiles)  # samples differ in aspect ratio: pad to one width
     tiles = [nn.functional.pad(t, (0, width - t.shape[-1]), value=1.0) for t in tiles]
-    return make_grid(tiles, nrow=3, padding=2, pad_value=1.0)
+    return make_grid(tiles, nrow=len(row), padding=2, pad_value=1.0)
 
 
 def _fit(tile: torch.Tensor, height: int = 128) -> torch.Tensor:

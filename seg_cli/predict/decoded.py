@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,18 @@ class Decoded:
     task: Task
     colours: list | None = None
     frame: int = 0  # the output frame of a video input (0 for an image)
+    _foregrounds: dict = field(default_factory=dict, repr=False)
+
+    def foreground(self, mode: str) -> np.ndarray:
+        """(H, W, 3) float colours in [0, 1] that cut-outs and composites show (predict.foreground: the photo's
+        own, or estimated), computed once per result whichever writers ask."""
+        if mode not in self._foregrounds:
+            import numpy as np
+
+            from seg_cli.predict.foreground import foreground_colours
+
+            self._foregrounds[mode] = foreground_colours(np.asarray(self.photo), self.prob, mode)
+        return self._foregrounds[mode]
 
     @cached_property
     def prob_picture(self) -> Image.Image:

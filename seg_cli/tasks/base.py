@@ -75,6 +75,14 @@ class Task:
         """The PIL image of predict's `mask` output."""
         raise NotImplementedError
 
+    def pictures(self, logits: torch.Tensor, target: torch.Tensor, colours: list | None = None,
+                 sod_normalize: str = "none") -> list[torch.Tensor]:
+        """(3, H, W) float pictures of one sample after its photo in panels and TensorBoard grids: the ground
+        truth and the prediction (predicted_labels) in the class `colours`."""
+        from seg_cli.data.palette import colorize
+
+        return [colorize(target.cpu(), colours), colorize(self.predicted_labels(logits, sod_normalize).cpu(), colours)]
+
     def image_stats(self, logits: torch.Tensor, target: torch.Tensor, num_classes: int, ignore_index: int,
                     device: torch.device | str = "cpu", sod_normalize: str = "none") -> torch.Tensor:
         """One image's statistics vector (seg_cli.metrics.per_image)."""

@@ -3,7 +3,8 @@
 import torch
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
-from seg_cli.engine.tensorboard import colorize, confusion_image
+from seg_cli.data.palette import colorize
+from seg_cli.engine.tensorboard import confusion_image
 from tests.helpers import FAST_TRAIN, run_seg
 
 

@@ -40,7 +40,7 @@ def test_the_registry_is_the_choices_table():
 
 
 def test_an_unknown_kind_is_a_config_error_naming_the_kinds():
-    with pytest.raises(ConfigError, match="save='video' is not allowed; choose from: mask, color, cutout"):
+    with pytest.raises(ConfigError, match="save='video' is not allowed; choose from: mask, alpha, color, composite, cutout"):
         writer_class("video")
 
 
@@ -85,3 +85,64 @@ def test_each_file_is_named_by_its_kind_and_marked(tmp_path):
     names = sorted(p.name for p in (tmp_path / "sub").iterdir())
     assert names == sorted(f"x{suffix}" for suffix in output_suffixes().values())
     assert all(is_prediction_output(tmp_path / "sub" / name) for name in names)
+
+
+# --- alpha outputs: alpha, cutout, composite (issue 24 part 3) ---------------------------------------------
+
+from seg_cli.predict.options import PredictOptions  # noqa: E402
+
+ALPHA = np.array([[0.0, 0.5, 1.0], [0.25, 0.75, 1 / 255]])
+
+
+def matte(photo: Image.Image | None = None) -> Decoded:
+    return Decoded(photo or Image.new("RGB", (3, 2), GREY), ALPHA, (ALPHA >= 0.5).astype(np.uint8),
+                   get_task("binary"))
+
+
+def test_alpha_is_the_alpha_in_8_or_16_bits():
+    eight = picture("alpha", matte())
+    assert eight.mode == "L" and np.asarray(eight).tolist() == [[0, 128, 255], [64, 191, 1]]
+    sixteen = picture("alpha", matte(), options=PredictOptions(alpha_bits=16))
+    assert sixteen.mode.startswith("I") and np.asarray(sixteen).tolist() == [[0, 32768, 65535], [16384, 49151, 257]]
+
+
+def test_a_16_bit_alpha_survives_its_png(tmp_path):
+    [writer] = build_writers(["alpha"], options=PredictOptions(alpha_bits=16))
+    save_file(tmp_path / "x", writer, matte())
+    with Image.open(tmp_path / "x_alpha.png") as saved:
+        assert np.asarray(saved).astype(int).tolist() == [[0, 32768, 65535], [16384, 49151, 257]]
+
+
+def test_composite_blends_the_photo_over_a_colour_by_the_alpha():
+    blended = np.asarray(picture("composite", matte(), options=PredictOptions(background=[0, 0, 200])))
+    expected = ALPHA[..., None] * np.array(GREY) + (1 - ALPHA[..., None]) * np.array([0, 0, 200])
+    assert blended.shape == (2, 3, 3) and np.abs(blended - expected).max() <= 0.5 + 1e-9
+
+
+def test_composite_over_an_image_covers_the_photo(tmp_path):
+    backdrop = np.zeros((4, 12, 3), np.uint8)
+    backdrop[:, 1:11] = (10, 20, 30)  # halved to 6x2 and centre-cropped to 3x2: the black edges are cut off
+    Image.fromarray(backdrop).save(tmp_path / "beach.png")
+    blended = np.asarray(picture("composite", matte(), options=PredictOptions(background=str(tmp_path / "beach.png"))))
+    assert blended[0, 0].tolist() == [10, 20, 30]  # alpha 0: the backdrop alone
+
+
+def test_a_bad_background_names_the_key():
+    with pytest.raises(ConfigError, match=r"predict.background='nope' is neither a colour name"):
+        picture("composite", matte(), options=PredictOptions(background="nope"))
+    with pytest.raises(ConfigError, match=r"predict.background=\[1, 2\] must be \[r, g, b\]"):
+        picture("composite", matte(), options=PredictOptions(background=[1, 2]))
+
+
+def test_the_estimated_foreground_removes_the_old_background_from_soft_pixels():
+    pytest.importorskip("pymatting")
+    alpha = np.tile(np.linspace(0, 1, 12), (12, 1))
+    red, blue = np.array([200.0, 50, 50]), np.array([0.0, 0, 255])
+    photo = Image.fromarray((alpha[..., None] * red + (1 - alpha[..., None]) * blue).round().astype(np.uint8))
+    result = Decoded(photo, alpha, (alpha >= 0.5).astype(np.uint8), get_task("binary"))
+    own = np.asarray(picture("cutout", result)).astype(float)
+    estimated = np.asarray(picture("cutout", result, options=PredictOptions(foreground="estimate"))).astype(float)
+    assert (own[..., 3] == estimated[..., 3]).all() and own[..., :3].tolist() == np.asarray(photo).tolist()
+    soft = (alpha > 0.2) & (alpha < 0.8)
+    assert np.abs(estimated[..., :3][soft] - red).max() < 20  # the red foreground, not the photo's purple
+    assert np.abs(own[..., :3][soft] - red).max() > 80

@@ -1,8 +1,9 @@
-"""`save=cutout`: the photo as RGBA, its alpha the decoded probability (binary: the foreground's)."""
+"""`save=cutout`: the photo as RGBA, its alpha the decoded probability (binary: the foreground's; matting: the
+alpha), its colours the photo's own or the estimated foreground (`predict.foreground`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from seg_cli.predict.writers.base import OutputWriter
 
@@ -18,8 +19,25 @@ class CutoutWriter(OutputWriter):
     name = "cutout"
     suffix = "_cutout.png"
 
+    def __init__(self, foreground: str = "photo") -> None:
+        self.foreground = foreground
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> CutoutWriter:
+        from seg_cli.predict.options import PredictOptions
+
+        options = settings.get("options") or PredictOptions()
+        return cls(options.foreground)
+
     def picture(self, result: Decoded) -> Image.Image:
-        cutout = result.photo.convert("RGBA")
+        import numpy as np
+        from PIL import Image
+
+        if self.foreground == "photo":
+            cutout = result.photo.convert("RGBA")
+        else:
+            colours = (result.foreground(self.foreground) * 255).round().astype(np.uint8)
+            cutout = Image.fromarray(colours, mode="RGB").convert("RGBA")
         cutout.putalpha(result.prob_picture)
         return cutout
 
