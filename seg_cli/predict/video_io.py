@@ -69,6 +69,10 @@ class VideoReader:
             self.stream = self.container.streams.video[0]
         except (av.FFmpegError, IndexError, OSError, UnicodeDecodeError) as exc:
             raise DataError(f"{path}: not a video FFmpeg can read ({_reason(exc)})") from None
+        if self.stream.codec_context is None:  # a codec the FFmpeg bundled with PyAV has no decoder for
+            self.container.close()
+            raise DataError(f"{path}: its video codec cannot be decoded by this FFmpeg (the one PyAV bundles); "
+                            "convert it, e.g. to H.264")
         self.stream.thread_type = "AUTO"  # frame threads: decoding keeps up with the model
         self.info = _stream_info(self.stream)
         self.rotation = 0  # counter-clockwise degrees players turn the frames (display matrix), set by `frames`

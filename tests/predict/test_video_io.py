@@ -1,5 +1,6 @@
 """Video in and out with PyAV (issue 24, 4): exact rate, count, size, rotation and untouched audio; odd sizes padded
-once; alpha outputs that keep their alpha; a truncated file keeps its frames; a non-video is one DataError."""
+to even; alpha outputs that keep their alpha; a truncated file keeps its frames; a non-video, or a codec this
+FFmpeg cannot decode, is one DataError."""
 
 from fractions import Fraction
 
@@ -130,3 +131,16 @@ def test_a_file_that_is_not_a_video_is_one_data_error(tmp_path):
     with pytest.raises(DataError, match="not a video"):
         next(read_frames(text))
     assert not is_prediction_output(write_clip(tmp_path / "users.mp4", frames=2, audio=False))
+
+
+def test_a_codec_this_ffmpeg_cannot_decode_is_one_data_error(tmp_path):
+    movie = tmp_path / "movie.avi"
+    with av.open(str(movie), "w") as container:
+        stream = container.add_stream("mjpeg", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 32, 24, "yuvj420p"
+        container.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((24, 32, 3), np.uint8), format="rgb24")))
+        container.mux(stream.encode())
+    unknown = tmp_path / "unknown.avi"
+    unknown.write_bytes(movie.read_bytes().replace(b"MJPG", b"ZQ9X"))  # a FourCC no decoder claims
+    with pytest.raises(DataError, match=r"unknown\.avi: its video codec cannot be decoded by this FFmpeg"):
+        probe(unknown)

@@ -1,8 +1,9 @@
 """The input sources of `seg predict`: one module per input kind (seg_cli.predict.sources.base.Source).
 
-`images` reads image files and folders. A new kind (a video: many frames per input, stored as one video per
-input and kind) is one module beside it defining `SOURCE`, a Source subclass that `claims` its inputs and
-overrides `items`, `store` and `close`; build_sources finds it by listing this folder.
+`images` reads image files and folders, `video` video files (and the videos inside folders: a folder goes to
+every kind that finds its files in it). A new kind is one module beside them defining `SOURCE`, a Source
+subclass that `claims` its inputs and overrides `items` (or `batches`), `store` and `close`; build_sources finds
+it by listing this folder.
 """
 
 from __future__ import annotations
