@@ -19,7 +19,8 @@ def is_prediction_output(path: Path) -> bool:
     """Whether `path` is a file `seg predict` wrote (only its header is read): an image or a video carrying
     OUTPUT_MARK, or a folder of a video's frames holding such images only."""
     if path.is_dir():
-        return all(is_prediction_output(entry) for entry in path.iterdir())
+        entries = list(path.iterdir())
+        return bool(entries) and all(is_prediction_output(entry) for entry in entries)
     if path.suffix.lower() in VIDEO_OUTPUTS:
         return _marked_video(path)
     if path.suffix.lower() not in {Path(suffix).suffix for suffix in output_suffixes().values()}:

@@ -22,6 +22,9 @@ log = logging.getLogger("seg.predict")
 
 # Pixel layouts that subsample colour 2x2 and so need even sides.
 EVEN_SIDES = ("yuv420p", "yuva420p")
+# FFmpeg's AVCOL_SPC / AVCOL_PRI / AVCOL_TRC_SMPTE170M (all 6) and AVCOL_RANGE_MPEG: the BT.601 limited-range
+# conversion that PyAV's frame reformatting (swscale's default) applies when it turns RGB into YUV.
+BT601, LIMITED_RANGE = 6, 1
 
 
 class VideoFileWriter:
@@ -81,6 +84,10 @@ class VideoFileWriter:
         self.stream.width, self.stream.height = _even(width, height) if pix_fmt in EVEN_SIDES else (width, height)
         self.padded = (self.stream.width, self.stream.height) != (width, height)  # the source says so once
         self.stream.codec_context.time_base = self.info.time_base  # the source's timestamps, unrounded
+        if pix_fmt.startswith("yuv"):  # say which RGB -> YUV matrix was used, or players guess BT.709 for HD
+            context = self.stream.codec_context
+            context.colorspace = context.color_primaries = context.color_trc = BT601
+            context.color_range = LIMITED_RANGE
         self.stream.time_base = self.info.time_base
         if self.rotation:
             self.stream.set_display_rotation(self.rotation)

@@ -55,6 +55,8 @@ def test_the_writer_keeps_rate_count_and_copies_the_audio_untouched(tmp_path):
         assert (video.average_rate, video.frames, video.codec_context.pix_fmt) == (NTSC, 12, "yuv420p")
         assert (video.width, video.height) == (66, 48)  # 4:2:0: one pixel of padding on each odd side
         assert [s.codec_context.name for s in container.streams.audio] == ["aac"]
+        first = next(container.decode(video))
+        assert (first.colorspace, first.color_range) == (6, 1)  # tagged BT.601 limited, the matrix used
     assert audio_packets(out) == audio_packets(clip) and len(audio_packets(clip)) >= 3
     decoded, source = decode_rgb(out)[4], list(read_frames(clip))[4]
     assert np.abs(decoded[:47, :65].astype(int) - source).mean() < 3  # crf 18

@@ -120,7 +120,8 @@ class VideoSource(Source):
                 try:
                     error = yield from self._video_batches(path, channels)
                 finally:  # also when the loop stops early: what was written stays a playable file
-                    error = self._finish(cut=error is not None or self.options.max_frames is not None) or error
+                    finished = self._finish(cut=error is not None or self.options.max_frames is not None)
+            error = error or finished
             self.videos += bool(self.pts)
             if error:
                 yield [Item(path, self.stems[path], error=error)]
