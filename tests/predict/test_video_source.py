@@ -100,6 +100,15 @@ def test_a_folder_gives_its_videos_to_the_video_source_and_its_images_to_images(
         tmp_path / "out" / "sub" / "walk").resolve()
     only_videos = sources.build_sources([str(folder / "sub")], tmp_path / "out", 10**8)
     assert [type(s) for s in only_videos] == [VideoSource]
+    # out= the folder itself: its videos are inputs; a second run leaves out the first one's outputs
+    run_video([folder / "sub" / "walk.mkv"], folder / "sub", ["overlay"])
+    again = sources.build_sources([str(folder / "sub")], folder / "sub", 10**8)
+    assert [type(s) for s in again] == [VideoSource] and again[0].paths == [folder / "sub" / "walk.mkv"]
+    outputs_only = tmp_path / "outputs_only"
+    outputs_only.mkdir()
+    (folder / "sub" / "walk_overlay.mp4").rename(outputs_only / "walk_overlay.mp4")
+    Image.fromarray(np.zeros((6, 8, 3), np.uint8)).save(outputs_only / "photo.png")
+    assert [type(s) for s in sources.build_sources([str(outputs_only)], tmp_path / "out", 10**8)] == [ImageSource]
 
 
 def test_outputs_never_land_on_a_users_file_but_replace_our_own(tmp_path):

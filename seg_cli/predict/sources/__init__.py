@@ -36,8 +36,9 @@ def build_sources(inputs: list[str], out_dir: Path, max_pixels: int, options: Pr
             continue
         source_class = importlib.import_module(f"{__name__}.{kind}").SOURCE
         claimed = [path for path in left if source_class.claims(path)]
-        if claimed:
-            sources.append(source_class(claimed, out_dir, max_pixels, options))
+        source = source_class(claimed, out_dir, max_pixels, options) if claimed else None
+        if source is not None and (len(source) or source.not_found):  # none: its folders held only outputs
+            sources.append(source)
             shared |= {path for path in claimed if Path(path).is_dir()}
             left = [path for path in left if path not in claimed or path in shared]
     if left or not sources:

@@ -217,9 +217,10 @@ def find_videos(inputs: list[str], out_dir: Path) -> tuple[list[Path], list[Path
     skip = out_dir.resolve()
     for name in inputs:
         path = Path(name)
-        if path.is_dir():
+        if path.is_dir():  # out= the folder itself: its videos are inputs (the output names keep clear of them)
+            inside = skip != path.resolve()
             found = sorted(p for p in path.rglob("*") if is_video(p) and p.is_file()
-                           and not p.resolve().is_relative_to(skip) and not is_prediction_output(p))
+                           and not (inside and p.resolve().is_relative_to(skip)) and not is_prediction_output(p))
             videos.extend(found)
         elif path.is_file():
             videos.append(path)
