@@ -1,4 +1,4 @@
-"""`seg predict IMG|VIDEO|DIR|@LIST ...`: per-image masks, overlays, probabilities or cut-outs; a video's as videos.
+"""`seg predict IMG|VIDEO|DIR|@LIST ...`: masks, overlays, probabilities or cut-outs per image; per video, videos.
 
 The command checks the config and wires up the library (seg_cli.predict): an input source, a predictor, the
 output writers, and the loop that joins them.
