@@ -68,7 +68,7 @@ class VideoReader:
             self.container = av.open(str(path))
             self.stream = self.container.streams.video[0]
         except (av.FFmpegError, IndexError, OSError, UnicodeDecodeError) as exc:
-            raise DataError(f"{path}: not a video FFmpeg can read ({_reason(exc)})") from None
+            raise DataError(f"{path}: not a video FFmpeg can read ({error_text(exc)})") from None
         if self.stream.codec_context is None:  # a codec the FFmpeg bundled with PyAV has no decoder for
             self.container.close()
             raise DataError(f"{path}: its video codec cannot be decoded by this FFmpeg (the one PyAV bundles); "
@@ -105,7 +105,7 @@ class VideoReader:
                 if limit is not None and kept >= limit:
                     return
         except av.FFmpegError as exc:
-            raise DataError(f"{self.path}: stops after frame {decoded} (truncated or corrupt: {_reason(exc)})"
+            raise DataError(f"{self.path}: stops after frame {decoded} (truncated or corrupt: {error_text(exc)})"
                             ) from None
         if self.info.frames and decoded < self.info.frames:
             raise DataError(f"{self.path}: ends after {decoded} of the {self.info.frames} frames its container "
@@ -151,6 +151,7 @@ def stored(picture: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(picture, -(rotation // 90))) if rotation else picture
 
 
-def _reason(exc: BaseException) -> str:
+def error_text(exc: BaseException) -> str:
+    """An exception of FFmpeg, the OS or a library as one line (an OSError's reason without its errno)."""
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     return " ".join(str(text).split())

@@ -24,6 +24,7 @@ from seg_cli.predict.marks import is_prediction_output
 from seg_cli.predict.naming import plan_stems
 from seg_cli.predict.options import PredictOptions
 from seg_cli.predict.sources.base import Item, Source
+from seg_cli.predict.video_io import error_text
 from seg_cli.predict.writers import output_suffixes
 
 if TYPE_CHECKING:
@@ -166,7 +167,7 @@ class VideoSource(Source):
             output = self.outputs.get(writer.name) or self._open(item, writer.name)
             self._write(output, writer, result, item.frame)
         except Exception as exc:  # a write error of any library (disk, codec) ends this video only, in one line
-            self.failed = f"{item.name}: cannot write its {writer.name} output: {_reason(exc)}"
+            self.failed = f"{item.name}: cannot write its {writer.name} output: {error_text(exc)}"
 
     def _open(self, item: Item, kind: str) -> Any:
         from seg_cli.predict.video_writers import FrameFolder, VideoFileWriter
@@ -204,7 +205,7 @@ class VideoSource(Source):
             try:
                 output.close(cut)
             except Exception as exc:  # as in store
-                error = error or f"{self.reader.path}: cannot finish its {kind} output: {_reason(exc)}"
+                error = error or f"{self.reader.path}: cannot finish its {kind} output: {error_text(exc)}"
         self.outputs, self.failed, self.said_padded = {}, None, False
         return error
 
@@ -237,11 +238,6 @@ def _tensor(rgb: Any, channels: int, path: Path) -> Any:
     from seg_cli.data.bands import match_bands
 
     return match_bands(torch.from_numpy(rgb).permute(2, 0, 1), channels, str(path))
-
-
-def _reason(exc: BaseException) -> str:
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return " ".join(str(text).split())
 
 
 SOURCE = VideoSource
