@@ -21,4 +21,5 @@ def test_bench_video_tiny_run_reports_rates_and_overhead(tmp_path):
     for key in ("forward_fps", "e2e_fps", "decode_fps", "encode_fps"):
         assert math.isfinite(numbers[key]) and numbers[key] > 0, key
     assert numbers["e2e_fps"] < numbers["forward_fps"] * 1.5 and math.isfinite(numbers["overhead"])
+    assert 0 < numbers["codec_share"] < 10
     assert numbers["save"] == ["overlay", "color"] and not list(tmp_path.iterdir())
