@@ -43,7 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--frames", type=int, default=48, help="frames in the clip")
     p.add_argument("--save", default="", help="output kinds (default: the task's video default)")
     p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
-    p.add_argument("--rounds", type=int, default=3, help="alternating forward-only / end-to-end rounds (best kept)")
+    p.add_argument("--rounds", type=int, default=3, help="alternating forward-only / end-to-end rounds")
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
     p.add_argument("overrides", nargs="*", help="extra seg config overrides")
     return p.parse_args(argv)
@@ -170,7 +170,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                # the time around the model within the same runs (a neighbour's load hits both alike)
                "overhead": statistics.median((e - m) / m for e, m in zip(e2e, inside)),
                "overhead_vs_ceiling": statistics.median((e - f) / f for e, f in zip(e2e, forward)),
-               "codec_share": statistics.median((d + len(save) * c) / f for d, c, f in zip(decode, encode, forward))}
+               "codec_share": statistics.median((d + len(save) * c) / f
+                                                for d, c, f in zip(decode, encode, forward))}
     for key, value in results.items():
         print(f"{key:>12}: {value:.3f}" if isinstance(value, float) else f"{key:>12}: {value}")
     print(json.dumps(results))

@@ -48,7 +48,8 @@ def predict_logits(
     crop, stride = size_pair("crop", crop), size_pair("stride", stride)
     check_settings(mode, crop, stride, scales)
     if image.dim() != 4 or (mode == "slide" and image.shape[0] != 1):
-        raise ValueError(f"predict_logits takes images (N, 3, H, W), one at a time in slide mode, got {tuple(image.shape)}")
+        raise ValueError("predict_logits takes images (N, 3, H, W), one at a time in slide mode, got "
+                         f"{tuple(image.shape)}")
     out_device = torch.device(stitch_device) if stitch_device is not None else image.device
     size = (image.shape[-2], image.shape[-1])
 

@@ -98,8 +98,8 @@ class VideoReader:
                 if decoded == 0:
                     self.rotation = _quarter_turns(frame.rotation, self.path)
                 if decoded % every_n == 0:
-                    pts = frame.pts if frame.pts is not None else round(decoded / self.info.rate / self.info.time_base)
-                    yield Frame(kept, upright(frame.to_ndarray(format="rgb24"), self.rotation), pts)
+                    rgb = upright(frame.to_ndarray(format="rgb24"), self.rotation)
+                    yield Frame(kept, rgb, self._pts(frame, decoded))
                     kept += 1
                 decoded += 1
                 if limit is not None and kept >= limit:
@@ -111,6 +111,11 @@ class VideoReader:
         if self.info.frames and decoded < self.info.frames - max(2, self.info.frames // 100):
             raise DataError(f"{self.path}: ends after {decoded} of the {self.info.frames} frames its container "
                             "states (truncated?)")
+
+
+    def _pts(self, frame: Any, decoded: int) -> int:
+        """The frame's timestamp; where the container gives none, its place at the stated rate."""
+        return frame.pts if frame.pts is not None else round(decoded / self.info.rate / self.info.time_base)
 
 
 def read_frames(path: Path | str) -> Iterator[np.ndarray]:
@@ -129,8 +134,9 @@ def probe(path: Path | str) -> VideoInfo:
 
 def _stream_info(stream: Any) -> VideoInfo:
     rate = stream.average_rate or stream.guessed_rate or Fraction(25)
-    return VideoInfo(Fraction(rate), stream.frames or None, stream.codec_context.width, stream.codec_context.height,
-                     Fraction(stream.time_base or Fraction(1, 90000)), stream.codec_context.name)
+    context = stream.codec_context
+    return VideoInfo(Fraction(rate), stream.frames or None, context.width, context.height,
+                     Fraction(stream.time_base or Fraction(1, 90000)), context.name)
 
 
 def _quarter_turns(degrees: float, path: Path) -> int:

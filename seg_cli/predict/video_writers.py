@@ -33,7 +33,8 @@ class VideoFileWriter:
 
     def __init__(self, path: Path, source: Path, info: VideoInfo, rotation: int, rate: Fraction, fmt: str = "h264"
                  ) -> None:
-        self.path, self.source, self.info, self.rotation, self.rate, self.fmt = path, source, info, rotation, rate, fmt
+        self.path, self.source, self.info, self.fmt = path, source, info, fmt
+        self.rotation, self.rate = rotation, rate
         self.container: Any = None
         self.stream: Any = None
         self.last_pts: int | None = None

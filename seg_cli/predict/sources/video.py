@@ -70,7 +70,8 @@ class VideoSource(Source):
                  ) -> None:
         self.options = options or PredictOptions()
         self.paths, self.missing = find_videos(inputs, out_dir)
-        self.stems = plan_stems(self.paths, [Path(p) for p in inputs if Path(p).is_dir()], out_dir, video_suffixes())
+        folders = [Path(p) for p in inputs if Path(p).is_dir()]
+        self.stems = plan_stems(self.paths, folders, out_dir, video_suffixes())
         self.outputs: dict[str, Any] = {}  # kind -> the open output of the video being written
         self.reader: VideoReader | None = None
         self.failed: str | None = None  # why the video being written cannot be written
@@ -137,7 +138,8 @@ class VideoSource(Source):
             try:
                 for frame in self.reader.frames(options.every_n_frames, options.max_frames):
                     self.pts[frame.index] = frame.pts
-                    batch.append(Item(path, self.stems[path], _tensor(frame.rgb, channels, path), frame=frame.index))
+                    image = _tensor(frame.rgb, channels, path)
+                    batch.append(Item(path, self.stems[path], image, frame=frame.index))
                     if len(batch) == options.batch_size:
                         yield batch
                         bar.update(len(batch))
