@@ -16,7 +16,7 @@ from seg_cli.help import CHECKPOINT_GROUPS
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("seg_cli.commands.train", "train a model (default: small UNet on the built-in synthetic set)"),
     "eval": ("seg_cli.commands.evaluate", "evaluate a checkpoint (default: the newest run's best.pt)"),
-    "predict": ("seg_cli.commands.predict", "write masks and overlays for image files and folders"),
+    "predict": ("seg_cli.commands.predict", "write masks and overlays for images, videos and folders"),
     "export": ("seg_cli.commands.export", "export a checkpoint to ONNX or TorchScript and check it against PyTorch"),
     "info": ("seg_cli.commands.info", "parameter count and FLOPs of a model at a given input size"),
     "data": ("seg_cli.commands.data", f"dataset tools: seg data {'|'.join(DATA_ACTIONS)}"),

@@ -32,7 +32,7 @@ def usage() -> str:
         "",
         "Each command is a Hydra app: `seg train --help` shows its config groups and options,",
         "`seg train --cfg job` prints the composed config, `seg train -m optimizer.lr=0.01,0.02` sweeps.",
-        "`seg predict IMG|DIR ...` takes image files and folders as positional arguments.",
+        "`seg predict IMG|VIDEO|DIR ...` takes image and video files and folders as positional arguments.",
         "`seg predict photo.jpg model=deeplabv3_resnet50 model.pretrained=true` uses torchvision's published weights.",
         f"`seg data check|show|stats dataset=NAME` and `seg data download NAME` ({', '.join(DOWNLOADS)}) "
         "take words first.",

@@ -1,4 +1,4 @@
-"""`seg predict IMG|DIR|@LIST ...`: per-image masks, overlays, probabilities or cut-outs.
+"""`seg predict IMG|VIDEO|DIR|@LIST ...`: masks, overlays, probabilities or cut-outs per image; per video, videos.
 
 The command checks the config and wires up the library (seg_cli.predict): an input source, a predictor, the
 output writers, and the loop that joins them.
@@ -76,13 +76,14 @@ def main(cfg: DictConfig) -> int:
     sources = build_sources(list(cfg.inputs), out_dir, cfg.max_pixels, options)  # names outputs before any write
     predictor = load_predictor(cfg, infer)
     threshold = predictor.threshold(given_threshold)  # binary: masks cut at a threshold
-    save = given_save or list(predictor.task.default_save)
-    writers = build_writers(save, overlay_alpha=cfg.overlay_alpha, options=options)
-    counts = [predict_source(source, predictor, writers, threshold) for source in sources]
-    written = sum(done for done, _ in counts)
-    failed = sum(skipped for _, skipped in counts) + sum(source.not_found for source in sources)
+    written = failed = 0
+    for source in sources:  # each kind of input writes its own default outputs (a video: videos)
+        save = given_save or source.default_save(predictor.task, options)
+        writers = build_writers(save, overlay_alpha=cfg.overlay_alpha, options=options)
+        done, skipped = predict_source(source, predictor, writers, threshold)
+        written, failed = written + done, failed + skipped + source.not_found
+        print(f"seg predict: wrote {', '.join(save)} for {source.summary(done)} to {out_dir}")
     inputs = sum(source.inputs for source in sources)
-    print(f"seg predict: wrote {', '.join(save)} for {written} image(s) to {out_dir}")
     if failed:
         print(f"seg predict: {failed} of {inputs} input(s) could not be read (see above)", file=sys.stderr)
         sys.exit(1)

@@ -37,7 +37,8 @@ def predict_logits(
     amp_dtype: torch.dtype | None = None,
     stitch_device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """Float logits (1, num_classes, H, W) of a normalised image (1, 3, H, W) already on the model's device.
+    """Float logits (N, num_classes, H, W) of normalised images (N, 3, H, W) already on the model's device
+    (N = 1 for mode="slide", whose windows are the batch; video frames go N at a time otherwise).
 
     The caller puts the model in eval mode. `crop` and `stride` are (height, width) and used by
     mode="slide" only. Each of `scales` resizes the image before predicting and the logits back after;
@@ -46,8 +47,9 @@ def predict_logits(
     """
     crop, stride = size_pair("crop", crop), size_pair("stride", stride)
     check_settings(mode, crop, stride, scales)
-    if image.dim() != 4 or image.shape[0] != 1:
-        raise ValueError(f"predict_logits takes one image of shape (1, 3, H, W), got {tuple(image.shape)}")
+    if image.dim() != 4 or (mode == "slide" and image.shape[0] != 1):
+        raise ValueError("predict_logits takes images (N, 3, H, W), one at a time in slide mode, got "
+                         f"{tuple(image.shape)}")
     out_device = torch.device(stitch_device) if stitch_device is not None else image.device
     size = (image.shape[-2], image.shape[-1])
 
@@ -64,7 +66,7 @@ def predict_logits(
     if len(views) == 1:
         return predict_view(*views[0])
     # Summed in a buffer of our own: a view's logits may be the model's own tensor, not to be changed.
-    total = torch.zeros((1, num_classes, *size), device=out_device)
+    total = torch.zeros((image.shape[0], num_classes, *size), device=out_device)
     for view in views:
         total += predict_view(*view)
     return total.div_(len(views))

@@ -12,8 +12,17 @@ from seg_cli.predict.writers import output_suffixes
 OUTPUT_MARK = "seg predict"
 
 
+VIDEO_OUTPUTS = (".mp4", ".webm", ".mov")  # what a video input's outputs are encoded as (seg_cli.predict.video_writers)
+
+
 def is_prediction_output(path: Path) -> bool:
-    """Whether `path` is a file `seg predict` wrote (only its header is read)."""
+    """Whether `path` is a file `seg predict` wrote (only its header is read): an image or a video carrying
+    OUTPUT_MARK, or a folder of a video's frames holding such images only."""
+    if path.is_dir():
+        entries = list(path.iterdir())
+        return bool(entries) and all(is_prediction_output(entry) for entry in entries)
+    if path.suffix.lower() in VIDEO_OUTPUTS:
+        return _marked_video(path)
     if path.suffix.lower() not in {Path(suffix).suffix for suffix in output_suffixes().values()}:
         return False
     from PIL import Image
@@ -36,3 +45,14 @@ def write_marked(image: Any, path: Path, **options: Any) -> None:
         image.save(path, pnginfo=info, **options)
     else:
         image.save(path, comment=OUTPUT_MARK.encode(), **options)
+
+
+def _marked_video(path: Path) -> bool:
+    """Whether the container comment of the video at `path` is OUTPUT_MARK (Matroska spells the key COMMENT)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            return any(key.lower() == "comment" and value == OUTPUT_MARK for key, value in container.metadata.items())
+    except (av.FFmpegError, OSError, UnicodeDecodeError):
+        return False

@@ -45,9 +45,12 @@ def natural_stem(image: Path, folders: list[Path], out_dir: Path) -> Path:
     return out_dir / image.stem
 
 
-def plan_stems(images: list[Path], folders: list[Path], out_dir: Path) -> dict[Path, Path]:
+def plan_stems(images: list[Path], folders: list[Path], out_dir: Path, suffixes: list[str] | None = None
+               ) -> dict[Path, Path]:
     """{image: output stem} for every image (see the module docstring): no two images share an output file,
-    and no output file is an input image or any other file that a `seg predict` did not write."""
+    and no output file is an input image or any other file that a `seg predict` did not write. `suffixes`: what
+    follows the stem in every output an input may get (default: an image's, OUTPUT_SUFFIXES)."""
+    suffixes = list(OUTPUT_SUFFIXES.values()) if suffixes is None else suffixes
     out_dir = out_dir.resolve()  # so that outputs and inputs compare as the same files where they are
     naturals = [natural_stem(image, folders, out_dir) for image in images]
     shared = Counter(_key(stem) for stem in naturals)
@@ -55,13 +58,13 @@ def plan_stems(images: list[Path], folders: list[Path], out_dir: Path) -> dict[P
     plan: dict[Path, Path] = {}
     for image, natural in zip(images, naturals, strict=True):
         for stem in _candidates(image, natural, shared[_key(natural)] > 1):
-            paths = [output_path(stem, kind) for kind in OUTPUT_SUFFIXES]
+            paths = [stem.with_name(stem.name + suffix) for suffix in suffixes]
             files = {_key(path) for path in paths}
             if not files & taken and not any(_foreign(path) for path in paths):
                 taken |= files
                 plan[image] = stem
                 break
-    _log_renamed(plan, dict(zip(images, naturals, strict=True)))
+    _log_renamed(plan, dict(zip(images, naturals, strict=True)), suffixes[0])
     return plan
 
 
@@ -90,9 +93,9 @@ def _key(path: Path) -> str:
     return str(path).casefold()
 
 
-def _log_renamed(plan: dict[Path, Path], naturals: dict[Path, Path]) -> None:
+def _log_renamed(plan: dict[Path, Path], naturals: dict[Path, Path], suffix: str) -> None:
     renamed = [image for image, stem in plan.items() if stem != naturals[image]]
     if renamed:
         first = renamed[0]
         log.info("%d input(s) share their name with another input or an input file; their outputs keep the "
-                 "extension, e.g. %s -> %s", len(renamed), first, output_path(plan[first], "mask"))
+                 "extension, e.g. %s -> %s", len(renamed), first, plan[first].with_name(plan[first].name + suffix))

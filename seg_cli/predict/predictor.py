@@ -68,6 +68,29 @@ class Predictor:
                                                  align_corners=False)
         return decode(logits, self.task, photo, self.dataset.get("palette"), threshold)
 
+    def predict_batch(self, images: list[Any], threshold: float = 0.5) -> list[Decoded]:
+        """The decoded results of same-size images (a video's frames), through the model in one batch; each is
+        what `predict` gives for it alone (up to float rounding). Slide inference, whose windows are its batch,
+        takes them one at a time."""
+        import torch
+        from PIL import Image
+
+        from seg_cli.data.bands import rgb_view
+        from seg_cli.engine.inference import predict_logits
+        from seg_cli.predict.decoded import decode
+
+        if len(images) == 1 or self.infer.get("mode") == "slide":
+            return [self.predict(image, threshold) for image in images]
+        if self.transform is None:
+            self.prepare()
+        photos = [Image.fromarray(rgb_view(image)) for image in images]
+        batch = torch.stack([self.transform(image)[0] for image in images]).to(self.device)
+        logits = predict_logits(self.model, batch, num_classes=self.dataset["num_classes"], **self.infer)
+        logits = torch.nn.functional.interpolate(logits.float(), size=(photos[0].height, photos[0].width),
+                                                 mode="bilinear", align_corners=False)
+        palette = self.dataset.get("palette")
+        return [decode(logits[i : i + 1], self.task, photo, palette, threshold) for i, photo in enumerate(photos)]
+
 
 def onnx_predictor(model_file: str | None, infer: dict[str, Any] | None = None) -> Predictor:
     """The predictor of an export of `seg export format=onnx`, its dataset config from the file's metadata."""

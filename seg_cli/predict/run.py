@@ -18,18 +18,18 @@ def predict_source(source: Source, predictor: Predictor, writers: list[OutputWri
     """Predict and store every readable item of `source`; an unreadable one is logged and skipped. Returns the
     numbers of items written and skipped; binary masks are foreground where prob >= `threshold`."""
     predictor.prepare()
-    log.info("predicting %d image(s) with %s", len(source), predictor.source)
+    log.info("predicting %d %s(s) with %s", len(source), source.noun, predictor.source)
     written = skipped = 0
-    for item in source.items(predictor.channels):
-        if item.error is not None:
-            log.error("%s", item.error)
+    for batch in source.batches(predictor.channels):
+        if batch[0].error is not None:
+            log.error("%s", batch[0].error)
             skipped += 1
             continue
-        result = predictor.predict(item.image, threshold)
-        result.frame = item.frame
-        for writer in writers:
-            source.store(item, writer, result)
-        written += 1
+        for item, result in zip(batch, predictor.predict_batch([item.image for item in batch], threshold)):
+            result.frame = item.frame
+            for writer in writers:
+                source.store(item, writer, result)
+            written += 1
     source.close()
     return written, skipped
 

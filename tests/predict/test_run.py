@@ -100,3 +100,19 @@ def test_thresholds_belong_to_the_thresholded_task_only(caplog):
 def test_onnx_without_a_model_file_names_the_key():
     with pytest.raises(ConfigError, match="backend=onnx needs model_file=PATH"):
         onnx_predictor(None)
+
+
+@pytest.mark.parametrize("task, classes, infer", [("multiclass", 3, {}), ("binary", 1, {"flip": True}),
+                                                  ("multiclass", 3, {"mode": "slide", "crop": 8, "stride": 6})])
+def test_a_batch_of_frames_gives_what_each_frame_gives_alone(task, classes, infer):
+    predictor = tiny_predictor(classes, task)
+    predictor.model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(),
+                                          torch.nn.Conv2d(4, classes, 3, padding=1)).eval()
+    predictor.infer = infer
+    torch.manual_seed(1)
+    frames = [torch.randint(0, 256, (3, 21, 30), dtype=torch.uint8) for _ in range(3)]
+    batched = predictor.predict_batch(frames, threshold=0.5)
+    for frame, result in zip(frames, batched, strict=True):
+        alone = predictor.predict(frame, threshold=0.5)
+        assert np.abs(result.prob - alone.prob).max() < 1e-5 and np.array_equal(result.mask, alone.mask)
+        assert result.photo.size == (30, 21) and np.array_equal(np.asarray(result.photo), np.asarray(alone.photo))

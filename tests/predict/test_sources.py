@@ -17,6 +17,9 @@ class ClipFiles(Source):
     def __init__(self, inputs, out_dir, max_pixels, options=None):
         self.paths = inputs
 
+    def __len__(self) -> int:
+        return len(self.paths)
+
     @classmethod
     def claims(cls, path: str) -> bool:
         return path.endswith(".clip")

@@ -12,7 +12,9 @@ from seg_cli.predict.naming import output_path
 
 if TYPE_CHECKING:
     from seg_cli.predict.decoded import Decoded
+    from seg_cli.predict.options import PredictOptions
     from seg_cli.predict.writers.base import OutputWriter
+    from seg_cli.tasks import Task
 
 
 @dataclass
@@ -33,10 +35,17 @@ class Item:
 class Source:
     """Input of one kind, found before the model loads (so that a missing input fails first).
 
-    A source yields items; the loop hands each item's writer outputs back to `store`, which by default saves
-    one marked file per item and kind at the item's stem. A source writing otherwise (frames into one video per
-    input) overrides `store` and `close`.
+    A source yields items in batches (by default one item each: images may differ in size); the loop hands each
+    item's writer outputs back to `store`, which by default saves one marked file per item and kind at the
+    item's stem. A source writing otherwise (frames into one video per input) overrides `store` and `close`.
     """
+
+    noun = "image"  # what it counts in logs and the summary line
+
+    @classmethod
+    def default_save(cls, task: Task, options: PredictOptions) -> list[str]:
+        """The `save=` kinds written for its inputs when `save=` is not given."""
+        return list(task.default_save)
 
     @classmethod
     def claims(cls, path: str) -> bool:
@@ -61,6 +70,15 @@ class Source:
     def items(self, channels: int) -> Iterator[Item]:
         """Each item, its image read with `channels` bands (the model's dataset.in_channels)."""
         raise NotImplementedError
+
+    def batches(self, channels: int) -> Iterator[list[Item]]:
+        """The items as the model takes them: a list of same-size images, or one item with its error."""
+        for item in self.items(channels):
+            yield [item]
+
+    def summary(self, written: int) -> str:
+        """What `written` items were, for the command's closing line."""
+        return f"{written} {self.noun}(s)"
 
     def store(self, item: Item, writer: OutputWriter, result: Decoded) -> None:
         """Save `writer`'s picture of `item`'s result."""
