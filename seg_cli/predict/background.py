@@ -49,6 +49,9 @@ class VideoBackground(Background):
     """A video's frames in order, from the first again after the last (output frame i shows frame i mod n)."""
 
     def __init__(self, path: Path) -> None:
+        from seg_cli.predict.video_io import probe
+
+        probe(path)  # not a video, or a codec FFmpeg lacks: one line at start-up, not at the first composite
         self.path = path
         self.frames: Iterator[np.ndarray] | None = None
         self.next_index = 0

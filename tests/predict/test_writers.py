@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from seg_cli.choices import PREDICT_SAVE
-from seg_cli.errors import ConfigError
+from seg_cli.errors import ConfigError, DataError
 from seg_cli.predict.decoded import Decoded
 from seg_cli.predict.marks import is_prediction_output
 from seg_cli.predict.sources.base import save_file
@@ -146,3 +146,24 @@ def test_the_estimated_foreground_removes_the_old_background_from_soft_pixels():
     soft = (alpha > 0.2) & (alpha < 0.8)
     assert np.abs(estimated[..., :3][soft] - red).max() < 20  # the red foreground, not the photo's purple
     assert np.abs(own[..., :3][soft] - red).max() > 80
+
+
+def test_composite_over_a_video_loops_it_frame_by_frame(tmp_path):
+    pytest.importorskip("av")
+    from tests.video_clips import decode_rgb, write_clip
+
+    clip = write_clip(tmp_path / "bg.mp4", frames=3, size=(3, 2), audio=False)
+    stored = decode_rgb(clip)
+    [writer] = build_writers(["composite"], options=PredictOptions(background=str(clip)))
+    transparent = Decoded(Image.new("RGB", (3, 2), GREY), np.zeros((2, 3)), np.zeros((2, 3), np.uint8),
+                          get_task("binary"))
+    for frame in (0, 1, 2, 3, 4):  # 3 and 4 are the background's 0 and 1 again
+        transparent.frame = frame
+        assert np.array_equal(np.asarray(writer.picture(transparent)), stored[frame % 3]), frame
+
+
+def test_a_background_that_is_no_video_is_one_line_at_start_up(tmp_path):
+    pytest.importorskip("av")
+    (tmp_path / "bg.mp4").write_bytes(b"not a video")
+    with pytest.raises(DataError):
+        build_writers(["composite"], options=PredictOptions(background=str(tmp_path / "bg.mp4")))
