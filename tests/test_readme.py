@@ -18,6 +18,7 @@ from PIL import Image
 
 from tests.data.fixtures import dataset_config, write_ade20k, write_duts, write_folder, write_hk
 from tests.data.matting_fixtures import write_p3m10k, write_ppm100
+from tests.video_clips import write_clip
 from tests.helpers import FAST_TRAIN, FAST_VOC, run_dirs, write_voc
 from tests.models.fixtures import SMALLEST, write_published_cache
 from tests.models.hub_cache import SEGFORMER_B0, tiny_segformer, write_hub_cache
@@ -107,6 +108,15 @@ README_COMMANDS: dict[str, list[str]] = {
          *FAST_BINARY, MATTING],
     "seg eval dataset=ppm100 dataset.root=/data/PPM-100": [SEG, "eval", "dataset=ppm100", "dataset.root={ppm}",
                                                            "workers=0", MATTING],
+    # video: a clip made by the test (65x47, 30000/1001 fps, AAC); the multi-class run is the first one trained
+    "seg predict clip.mp4": [SEG, "predict", "{clip}", "ckpt={first_best}", "out=video_out/"],
+    "seg predict clip.mp4 predict.frames=true": [SEG, "predict", "{clip}", "ckpt={first_best}", "predict.frames=true",
+                                                 "out=video_frames/"],
+    "seg predict clip.mp4 ckpt=matting.pt predict.alpha_video=webm":
+        [SEG, "predict", "{clip}", "ckpt={matting_best}", "predict.alpha_video=webm", "out=video_alpha/"],
+    "seg predict clip.mp4 predict.every_n_frames=2 predict.max_frames=3":
+        [SEG, "predict", "{clip}", "ckpt={first_best}", "predict.every_n_frames=2", "predict.max_frames=3",
+         "out=video_look/"],
     "seg train experiment=duts_u2net dataset.root=/data/DUTS":
         [SEG, "train", "experiment=duts_u2net", "dataset.root={duts}", *FAST_BINARY],
     "seg train dataset=folder dataset.root=/data/mine model=unet":
@@ -213,7 +223,7 @@ def make_fixtures(root: Path) -> dict[str, str]:
             "published_file": str(write_published_cache(root / "torch")), "ade": str(write_ade20k(root / "ade")),
             "hf_home": str(write_hub_caches(root / "hf-home")), "hk": str(write_hk(root / "HK")),
             "p3m": str(write_p3m10k(root / "P3M-10k")), "ppm": str(write_ppm100(root / "PPM-100")),
-            "beach": str(root / "beach.jpg")}
+            "beach": str(root / "beach.jpg"), "clip": str(write_clip(root / "clip.mp4"))}
 
 
 def write_hub_caches(hf_home: Path) -> Path:
@@ -244,12 +254,15 @@ def test_readme_commands_run_in_order(tmp_path):
         for family in ("hf", "smp"):  # the checkpoints `seg export format=hf|smp` exports
             if command.startswith(f"seg train model={family} "):
                 fixtures[f"{family}_best"] = str(run_dirs(tmp_path)[-1] / "checkpoints" / "best.pt")
+        if command.startswith("seg train experiment=hk_matting"):
+            fixtures["matting_best"] = str(run_dirs(tmp_path / "matting_runs")[-1] / "checkpoints" / "best.pt")
         if "first_best" not in fixtures and run_dirs(tmp_path):
             fixtures["first_best"] = str(run_dirs(tmp_path)[0] / "checkpoints" / "best.pt")
     assert (tmp_path / "masks" / "a.png").is_file() and (tmp_path / "cutouts" / "photo_cutout.png").is_file()
     assert (tmp_path / "model.onnx").is_file() and (tmp_path / "model.pt").is_file()
     assert (tmp_path / "my-segformer" / "config.json").is_file() and (tmp_path / "my-smp-model" / "config.json").is_file()
     assert len(list(tmp_path.glob("matting_runs/predict/*/*/photo_composite.jpg"))) == 1
+    assert (tmp_path / "video_out" / "clip_overlay.mp4").is_file() and (tmp_path / "video_alpha" / "clip_alpha.webm").is_file()
     assert (tmp_path / "seg" / "pyproject.toml").is_file() and (tmp_path / ".venv" / "bin" / "python").exists()
     # 4 grid jobs, 2 learning rates, 2 Optuna trials
     assert len(list(tmp_path.glob("multirun/train/*/*/[0-9]*/metrics.json"))) == 8
