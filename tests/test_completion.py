@@ -34,7 +34,7 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
 
 def test_command_names_complete_without_a_program_name_of_hydras(tmp_path):
     assert complete("seg tr", tmp_path) == ["train"]
-    assert complete("seg ", tmp_path) == ["data", "eval", "export", "info", "predict", "train"]
+    assert complete("seg ", tmp_path) == ["data", "eval", "export", "info", "predict", "report", "train"]
     assert complete("seg e", tmp_path) == ["eval", "export"]
 
 
