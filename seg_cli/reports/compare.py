@@ -46,7 +46,7 @@ def comparison_rows(runs: list[Path], labels: list[str], out: Path) -> tuple[lis
         names += [n for n in rf.metric_order(values, task) if n not in names]
     rows = []
     for run, label, values, result in zip(runs, labels, differing, metrics):
-        rows.append([run_link(run, label, out), *(values.get(k, "") for k in keys), *(result.get(n) for n in names)])
+        rows.append([run_link(run, label, out), *(values.get(k, "") for k in keys), *(result.get(n, "") for n in names)])  # "": not measured
     return ["run", *keys, *names], rows, shared
 
 

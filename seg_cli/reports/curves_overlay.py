@@ -13,24 +13,28 @@ from seg_cli.reports.run_folder import scalars
 Line = dict[str, Any]  # {"label", "x": [...], "y": [...], "best": (x, y) | None}
 PANEL_COLUMNS = 3
 NOT_METRICS = ("step", "epoch")
+METRIC_PANELS = 6  # validation metrics drawn (each run's best metric first): a sweep compares a few, not all 14
 
 
 def overlay_series(histories: list[dict[str, Any]], labels: list[str]) -> dict[str, list[Line]]:
-    """Panel title -> one line per run that has it: `train loss`, the validation metrics (each run's best
-    metric first, its best evaluation marked), then `learning rate`."""
+    """Panel title -> one line per run that has it: `train loss`, up to METRIC_PANELS validation metrics (each
+    run's best metric first, its best evaluation marked), then `learning rate`."""
     panels: dict[str, list[Line]] = {"train loss": []}
     for history, label in zip(histories, labels):
         _add(panels, "train loss", label, history["train"], "loss")
-        best = history["best"]
-        metrics = [best.get("metric")] + [k for r in history["eval"] for k in scalars(r) if k not in NOT_METRICS]
-        for metric in dict.fromkeys(m for m in metrics if isinstance(m, str)):
+    bests = [history["best"].get("metric") for history in histories]
+    others = [key for h in histories for record in h["eval"] for key in scalars(record) if key not in NOT_METRICS]
+    for metric in dict.fromkeys(m for m in bests + others if isinstance(m, str)):
+        for history, label in zip(histories, labels):
             line = _add(panels, metric, label, history["eval"], metric)
+            best = history["best"]
             if line is not None and metric == best.get("metric") and _finite(best.get("value")):
                 line["best"] = (best.get("step"), best["value"])
-    lr = {"learning rate": []}
+    metric_titles = [title for title, lines in panels.items() if lines and title != "train loss"]
+    kept = ["train loss", *metric_titles[:METRIC_PANELS], "learning rate"]
     for history, label in zip(histories, labels):
-        _add(lr, "learning rate", label, history["train"], "lr")
-    return {title: lines for title, lines in {**panels, **lr}.items() if lines}
+        _add(panels, "learning rate", label, history["train"], "lr")
+    return {title: panels[title] for title in kept if panels.get(title)}
 
 
 def _add(panels: dict[str, list[Line]], title: str, label: str, records: list[dict[str, Any]],

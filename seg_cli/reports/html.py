@@ -19,7 +19,8 @@ h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #dd
 .sub { color: #666; } .headline { font-size: 1.3em; margin: 0.6em 0; } .headline b { font-size: 1.4em; }
 table { border-collapse: collapse; margin: 0.5em 0; } td, th { border: 1px solid #ddd; padding: 3px 8px; }
 th { background: #f4f4f4; text-align: left; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-table.sortable th { cursor: pointer; user-select: none; }
+table.sortable th { cursor: pointer; user-select: none; } .wide { overflow-x: auto; }
+table.sortable td:first-child { white-space: nowrap; }
 table.sortable th[data-order=asc]::after { content: " \\25B2"; } table.sortable th[data-order=desc]::after { content: " \\25BC"; }
 figure { display: inline-block; margin: 0.5em; vertical-align: top; } figcaption { color: #555; text-align: center; }
 figure img { max-width: 100%; border: 1px solid #eee; }
@@ -98,7 +99,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], sortable: bool 
         first = f"<td>{row[0]}</td>" if raw_first_column and row else (cell(row[0]) if row else "")
         body.append("<tr>" + first + "".join(cell(value) for value in row[1:]) + "</tr>")
     kind = ' class="sortable"' if sortable else ""
-    return f"<table{kind}>{head}<tbody>{''.join(body)}</tbody></table>"
+    # a table wider than the page (many classes' metrics, a sweep's columns) scrolls on its own
+    return f'<div class="wide"><table{kind}>{head}<tbody>{"".join(body)}</tbody></table></div>'
 
 
 def section(title: str, body: str) -> str:

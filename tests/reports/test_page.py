@@ -185,3 +185,26 @@ def test_comparison_page_puts_differing_overrides_and_metrics_in_one_sortable_ta
 def test_split_overrides_keeps_what_differs():
     shared, differing = split_overrides([["a=1", "b=2"], ["a=1", "b=3", "c=x"]])
     assert shared == ["a=1"] and differing == [{"b": "2"}, {"b": "3", "c": "x"}]
+
+
+def test_overlay_keeps_every_runs_best_metric_among_a_few_metric_panels(tmp_path):
+    runs = [train_run(tmp_path, name, 0.01, 0.5) for name in ("a", "b")]
+    many = {"step": 4, "epoch": 1, **{f"m{i}": 0.1 * i for i in range(9)}}
+    histories = [history(run) for run in runs]
+    histories[0]["eval"] = [many]
+    histories[1]["best"] = {"metric": "m8", "step": 4, "value": 0.8}
+    histories[1]["eval"] = [many]
+    panels = overlay_series(histories, ["a", "b"])
+    # run a's best metric (miou) has no points left: no panel; run b's best (m8) comes before the others
+    assert list(panels) == ["train loss", "m8", "m0", "m1", "m2", "m3", "m4", "learning rate"]
+    assert panels["m8"][0]["best"] is None and panels["m8"][1]["best"] == (4, 0.8)
+
+
+def test_a_metric_one_run_lacks_is_a_blank_cell_not_na(tmp_path):
+    from seg_cli.reports.compare import comparison_rows
+
+    runs = [train_run(tmp_path, "a", 0.01, 0.5), train_run(tmp_path, "b", 0.02, 0.5)]
+    (runs[1] / "metrics.json").write_text(json.dumps({"max_f": 0.9, "mae": 0.1}))
+    headers, rows, _ = comparison_rows(runs, ["a", "b"], tmp_path / "out.html")
+    assert rows[1][headers.index("miou")] == "" and rows[0][headers.index("max_f")] == ""
+    assert rows[1][headers.index("max_f")] == 0.9
