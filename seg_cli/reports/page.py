@@ -102,7 +102,8 @@ def per_class_section(metrics: dict[str, Any]) -> str:
             row += [count, count / total if total and isinstance(count, (int, float)) else None]
         rows.append(row)
     return html.section("Per class", html.table(headers, rows) + html.note(
-        "n/a: the class is in neither the ground truth nor the prediction. Click a header to sort."))
+        "n/a: not defined, nothing to divide by (IoU of a class in neither the ground truth nor the prediction, "
+        "precision of a class never predicted). Click a header to sort."))
 
 
 def worst_rows_section(run_dir: Path, task: str | None) -> str:
