@@ -208,3 +208,15 @@ def test_a_metric_one_run_lacks_is_a_blank_cell_not_na(tmp_path):
     headers, rows, _ = comparison_rows(runs, ["a", "b"], tmp_path / "out.html")
     assert rows[1][headers.index("miou")] == "" and rows[0][headers.index("max_f")] == ""
     assert rows[1][headers.index("max_f")] == 0.9
+
+
+def test_device_auto_is_recorded_as_what_the_run_resolved_it_to(monkeypatch):
+    from seg_cli.reports.environment import resolved_device
+
+    assert resolved_device("cpu") == "cpu" and resolved_device(None) is None
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: f"Test GPU {index}")
+    assert resolved_device("auto") == "cuda (Test GPU 0)" and resolved_device("cuda:1") == "cuda:1 (Test GPU 1)"
+    assert resolved_device("cuda:5") == "cuda:5"  # not this machine's: said as the run named it
