@@ -40,6 +40,18 @@ def default_out(inputs: list[str]) -> Path:
     return Path(os.path.commonpath(folders)) / "report.html"
 
 
+def write_page(inputs: list[str], runs: list[Path], out: Path) -> Path:
+    """One run folder named (maybe twice): its own page; several, or a folder of runs (even of one job): the
+    comparison."""
+    if len(runs) == 1 and all(is_run_dir(Path(text)) for text in inputs):
+        from seg_cli.reports.page import write_run_report
+
+        return write_run_report(runs[0], out, record_environment=False)
+    from seg_cli.reports.compare import write_comparison
+
+    return write_comparison(runs, out)
+
+
 @hydra.main(version_base=None, config_path=config_dir(), config_name="report")
 @reports_errors
 def main(cfg: DictConfig) -> Path:
@@ -49,14 +61,10 @@ def main(cfg: DictConfig) -> Path:
     out = Path(cfg.out) if cfg.out else default_out(inputs)
     if out.is_dir():
         raise ConfigError(f"out={cfg.out} is a folder; give the page's file name (out=compare.html)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if len(runs) == 1 and is_run_dir(Path(inputs[0])) and len(inputs) == 1:
-        from seg_cli.reports.page import write_run_report
-
-        path = write_run_report(runs[0], out, record_environment=False)
-    else:
-        from seg_cli.reports.compare import write_comparison
-
-        path = write_comparison(runs, out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        path = write_page(inputs, runs, out)
+    except OSError as exc:  # a read-only folder, a full disk
+        raise ConfigError(f"cannot write {out}: {exc.strerror or exc}") from None
     print(f"seg report: {len(runs)} run(s); page written to {path}")
     return path

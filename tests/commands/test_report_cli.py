@@ -92,10 +92,14 @@ def test_runs_named_one_by_one_and_out_relative_to_where_seg_started(runs):
     (["outputs/eval"], None),  # a folder of runs: fine (one run below it)
     (["pages"], "no run folders in"),
     ([], "name the runs: seg report RUN_DIR"),
+    (["outputs/eval", "out=pages/a_file/bad.html"], "cannot write"),
+    (["outputs/eval", "out=pages"], "pages is a folder"),
 ])
 def test_bad_input_is_one_line(runs, words, message):
     (runs["root"] / "pages").mkdir(exist_ok=True)
-    result = run_seg("report", *words, "out=pages/bad.html", cwd=runs["root"])
+    (runs["root"] / "pages" / "a_file").write_text("")
+    out = [] if any(word.startswith("out=") for word in words) else ["out=pages/bad.html"]
+    result = run_seg("report", *words, *out, cwd=runs["root"])
     if message is None:
         assert result.returncode == 0, result.stderr
         return
