@@ -62,6 +62,12 @@ def test_predict_completes_input_paths_beside_its_keys(tmp_path):
     assert complete("seg predict photos/ch", tmp_path) == ["photos/chelsea.png"]
 
 
+def test_report_completes_run_folders(tmp_path):
+    (tmp_path / "outputs" / "train").mkdir(parents=True)
+    assert complete("seg report outp", tmp_path) == ["outputs/"]
+    assert complete("seg report outputs/tr", tmp_path) == ["outputs/train/"]
+
+
 def test_data_completes_its_words_then_its_groups(tmp_path):
     assert complete("seg data ", tmp_path) == ["check", "download", "show", "stats"]
     assert complete("seg data download ", tmp_path) == sorted(DOWNLOADS)
