@@ -20,7 +20,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("seg_cli.commands.export", "export a checkpoint to ONNX or TorchScript and check it against PyTorch"),
     "info": ("seg_cli.commands.info", "parameter count and FLOPs of a model at a given input size"),
     "data": ("seg_cli.commands.data", f"dataset tools: seg data {'|'.join(DATA_ACTIONS)}"),
+    "report": ("seg_cli.commands.report", "report.html of a run, or one page comparing runs (RUN_DIR ... or a multirun)"),
 }
+
+# Commands whose positional words are paths (predict: images and folders; report: run folders), completed as
+# paths, and all that take positional words (data: its action and a dataset name).
+PATH_COMMANDS = ("predict", "report")
+INPUT_COMMANDS = (*PATH_COMMANDS, "data")
 
 # Hydra flags that take a value; everything else starting with '-' is a bare switch.
 _FLAGS_WITH_VALUE = {

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from seg_cli.arguments import (  # noqa: F401 - split_arguments is part of this module's interface for tests
     COMMANDS,
     DATA_ACTIONS,
+    INPUT_COMMANDS,
     SHELL_COMPLETION_FLAGS,
     checkpoint_overrides,
     open_section_overrides,
@@ -33,6 +34,7 @@ def usage() -> str:
         "Each command is a Hydra app: `seg train --help` shows its config groups and options,",
         "`seg train --cfg job` prints the composed config, `seg train -m optimizer.lr=0.01,0.02` sweeps.",
         "`seg predict IMG|VIDEO|DIR ...` takes image and video files and folders as positional arguments.",
+        "`seg report RUN_DIR [RUN_DIR ...]` (re)writes a run's report.html, or one page comparing runs.",
         "`seg predict photo.jpg model=deeplabv3_resnet50 model.pretrained=true` uses torchvision's published weights.",
         f"`seg data check|show|stats dataset=NAME` and `seg data download NAME` ({', '.join(DOWNLOADS)}) "
         "take words first.",
@@ -123,7 +125,7 @@ def dispatch(args: list[str]) -> int:
     if command not in COMMANDS:
         print(f"seg: error: unknown command '{command}'; choose from: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    flags, overrides, inputs = split_arguments(args[1:], takes_inputs=command in ("predict", "data"))
+    flags, overrides, inputs = split_arguments(args[1:], takes_inputs=command in INPUT_COMMANDS)
     if "--help" in flags or "-h" in flags:
         from seg_cli.help import command_help
 

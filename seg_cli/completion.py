@@ -18,6 +18,7 @@ from pathlib import Path
 from seg_cli.arguments import (
     COMMANDS,
     DATA_ACTIONS,
+    PATH_COMMANDS,
     SHELL_COMPLETION_FLAGS,
     checkpoint_overrides,
     looks_like_override,
@@ -124,7 +125,7 @@ def parse_line(comp_line: str, comp_point: int) -> Query:
     overrides = [o for o in overrides if looks_like_override(o)]
     if command in CHECKPOINT_COMMANDS:
         overrides = checkpoint_overrides(overrides)
-    found = paths(word) if command == "predict" and not looks_like_override(word) else []
+    found = paths(word) if command in PATH_COMMANDS and not looks_like_override(word) else []
     return Query(word, command, found, " ".join(["seg", *flags, *overrides, word]))
 
 
@@ -140,7 +141,8 @@ def data_words(positional: Sequence[str]) -> list[str] | None:
 
 
 def paths(word: str) -> list[str]:
-    """Files and folders starting with `word` (folders end in /), for `seg predict` inputs and `@lists`."""
+    """Files and folders starting with `word` (folders end in /), for `seg predict` / `seg report` inputs and
+    `@lists`."""
     at, word = ("@", word[1:]) if word.startswith("@") else ("", word)
     stem = word.rpartition("/")[2]
     head = word[: len(word) - len(stem)]  # the folder part as typed, with its trailing /

@@ -95,14 +95,21 @@ def download_lines() -> list[str]:
             f"by hand (the command says where to get them): {', '.join(n for n in DOWNLOADS if n in MANUAL)}"]
 
 
+# The words a command takes before its overrides, for its usage line.
+POSITIONAL = {"report": "RUN_DIR [RUN_DIR ...]"}
+
+
 def command_help(command: str, description: str) -> str:
     """Usage, config groups (default marked), the primary YAML without its `hydra:` section and the configs it
     takes whole (configs/infer.yaml)."""
     path = Path(config_dir()) / f"{command}.yaml"
-    lines = [f"seg {command}: {description}", "",
-             f"usage: seg {command} [-m] [--cfg job] [group=option ...] [key=value ...]", "",
-             "== Config groups (choose with group=option) =="]
-    lines += [group_line(group, default) for group, default in command_groups(command).items()]
+    groups = command_groups(command)
+    words = f"{POSITIONAL[command]} " if command in POSITIONAL else ""
+    choices = "[group=option ...] " if groups else ""
+    lines = [f"seg {command}: {description}", "", f"usage: seg {command} {words}[-m] [--cfg job] {choices}[key=value ...]"]
+    if groups:  # `seg report` has none
+        lines += ["", "== Config groups (choose with group=option) =="]
+        lines += [group_line(group, default) for group, default in groups.items()]
     if command == "data":
         lines += download_lines()
     primary = path.read_text()

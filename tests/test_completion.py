@@ -34,7 +34,7 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
 
 def test_command_names_complete_without_a_program_name_of_hydras(tmp_path):
     assert complete("seg tr", tmp_path) == ["train"]
-    assert complete("seg ", tmp_path) == ["data", "eval", "export", "info", "predict", "train"]
+    assert complete("seg ", tmp_path) == ["data", "eval", "export", "info", "predict", "report", "train"]
     assert complete("seg e", tmp_path) == ["eval", "export"]
 
 
@@ -60,6 +60,12 @@ def test_predict_completes_input_paths_beside_its_keys(tmp_path):
     (tmp_path / "photos" / "chelsea.png").touch()
     assert complete("seg predict pho", tmp_path) == ["photos/"]
     assert complete("seg predict photos/ch", tmp_path) == ["photos/chelsea.png"]
+
+
+def test_report_completes_run_folders(tmp_path):
+    (tmp_path / "outputs" / "train").mkdir(parents=True)
+    assert complete("seg report outp", tmp_path) == ["outputs/"]
+    assert complete("seg report outputs/tr", tmp_path) == ["outputs/train/"]
 
 
 def test_data_completes_its_words_then_its_groups(tmp_path):

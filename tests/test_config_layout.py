@@ -13,7 +13,8 @@ from seg_cli.commands import schema
 from seg_cli.paths import config_dir
 
 CONFIGS = Path(config_dir())
-COMMANDS = ["train", "eval", "predict", "export", "info", "data"]
+COMMANDS = ["train", "eval", "predict", "export", "info", "data", "report"]
+IN_PLACE = ("info", "report")  # commands that write no run dir (info prints; report writes the page it is told)
 NOW = "${now:%Y-%m-%d}/${now:%H-%M-%S-%f}"
 schema.register()
 
@@ -35,12 +36,12 @@ def raw(cfg, key: str):
 def test_every_primary_config_keeps_its_run_and_sweep_dirs(command):
     cfg = compose_hydra(command)
     assert cfg.hydra.job.config_name == command
-    run_dir = "." if command == "info" else f"${{output_root}}/{command}/{NOW}"
+    run_dir = "." if command in IN_PLACE else f"${{output_root}}/{command}/{NOW}"
     assert raw(cfg, "hydra.run.dir") == run_dir
     assert raw(cfg, "hydra.sweep.dir") == f"multirun/{command}/{NOW}"
     assert raw(cfg, "hydra.sweep.subdir") == "${hydra.job.num}"
     assert cfg.hydra.job.chdir is False
-    assert cfg.hydra.output_subdir == (None if command == "info" else ".hydra")
+    assert cfg.hydra.output_subdir == (None if command in IN_PLACE else ".hydra")
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -60,3 +60,12 @@ def test_data_yaml_names_all_downloadable_datasets_or_none():
     for line in (Path(config_dir()) / "data.yaml").read_text().splitlines():
         named = {n for n in DOWNLOADS if re.search(rf"(?<![\w.]){n}(?!\w)", line)}
         assert not named or named == set(DOWNLOADS), line
+
+
+def test_report_help_names_its_run_folders_and_no_empty_group_list():
+    from seg_cli.arguments import COMMANDS
+    from seg_cli.help import command_help
+
+    text = command_help("report", COMMANDS["report"][1])
+    assert "usage: seg report RUN_DIR [RUN_DIR ...] [-m] [--cfg job] [key=value ...]" in text
+    assert "Config groups" not in text and "out: null" in text

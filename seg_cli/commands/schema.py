@@ -197,6 +197,12 @@ class DataToolsSchema:
     augment: Any = None  # show: null = samples as read; augment=NAME = through that training pipeline
 
 
+@dataclass
+class ReportSchema:
+    inputs: list[str] = field(default_factory=list)
+    out: str | None = MISSING
+
+
 def register() -> None:
     store = ConfigStore.instance()
     store.store(name="train_schema", node=TrainSchema)
@@ -205,3 +211,4 @@ def register() -> None:
     store.store(name="export_schema", node=ExportSchema)
     store.store(name="info_schema", node=InfoSchema)
     store.store(name="data_tools_schema", node=DataToolsSchema)
+    store.store(name="report_schema", node=ReportSchema)

@@ -46,7 +46,7 @@ def test_command_help_lists_groups_options_and_the_commented_config(tmp_path):
     assert any(line.startswith("experiment: ") and "(none by default)" in line for line in lines)
     assert "epochs: 15              # passes over the training split" in result.stdout
     assert "hydra:" not in result.stdout and elapsed < 5
-    for command in ("eval", "predict", "export", "info", "data"):
+    for command in ("eval", "predict", "export", "info", "data", "report"):
         assert run_seg(command, "--help", cwd=tmp_path).returncode == 0
 
 
