@@ -83,6 +83,8 @@ def write_json(data: dict[str, Any], path: Path) -> None:
 def _finite_or_none(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_none(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
