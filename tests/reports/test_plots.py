@@ -254,3 +254,15 @@ def test_the_report_page_is_called_quietly_absent_and_its_errors_are_one_warning
     with caplog.at_level(logging.WARNING):
         assert write_report_safely(tmp_path) is None
     assert caplog.messages == []  # the page module is not part of this build: silent
+
+
+def test_metrics_json_keeps_a_matrix_row_or_a_curve_on_one_line(tmp_path):
+    from seg_cli.utils import write_json
+
+    data = {"confusion_matrix": [[1, 2], [3, 4]], "curve": {"f": [0.5, math.nan, -1e-07]}, "names": ["a", "b"],
+            "path": "[1,\n2]", "rows": [{"step": 1}], "empty": []}
+    write_json(data, tmp_path / "m.json")
+    text = (tmp_path / "m.json").read_text()
+    assert "    [1, 2],\n    [3, 4]\n" in text and '"f": [0.5, null, -1e-07]' in text
+    assert '"names": [\n    "a",' in text  # strings keep json's layout
+    assert json.loads(text) == {**data, "curve": {"f": [0.5, None, -1e-07]}}
