@@ -35,7 +35,7 @@ def draw_pr_curve(data: dict[str, Any], path: Path) -> Path:
     axes.set_ylabel("precision")
     axes.set_title("precision-recall (mean over images)")
     axes.grid(alpha=0.3)
-    axes.legend(loc="lower left", fontsize=8)
+    axes.legend(loc="best", fontsize=8)
     return save(figure, path)
 
 
@@ -55,5 +55,5 @@ def draw_f_curve(data: dict[str, Any], path: Path) -> Path:
     axes.set_ylabel("score")
     axes.set_title("F-measure over thresholds")
     axes.grid(alpha=0.3)
-    axes.legend(loc="lower center", fontsize=8)
+    axes.legend(loc="best", fontsize=8)
     return save(figure, path)

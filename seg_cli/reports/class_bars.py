@@ -37,7 +37,6 @@ def draw_per_class(data: dict[str, Any], path: Path) -> Path:
         scores.text(0.005 if value is None else value + 0.005, row - height / 2,
                     "n/a" if value is None else f"{value:.2f}", va="center", fontsize=font)
     scores.set_yticks(rows, names, fontsize=font)
-    scores.invert_yaxis()  # the lowest IoU first, at the top
     scores.set_xlim(0.0, 1.1)
     scores.set_xlabel("IoU / accuracy")
     scores.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2, fontsize=8, frameon=False)
@@ -48,4 +47,5 @@ def draw_per_class(data: dict[str, Any], path: Path) -> Path:
         shares.text(value, row, f" {value:.1f}%", va="center", fontsize=font)
     shares.set_xlim(0.0, max(share + [1.0]) * 1.35)
     shares.set_xlabel("% of labelled pixels")
+    scores.set_ylim(n - 0.5, -0.5)  # the lowest IoU first, at the top (shared by both panels)
     return save(figure, path)

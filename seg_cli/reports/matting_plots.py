@@ -26,5 +26,6 @@ def draw_sad_hist(data: dict[str, Any], path: Path) -> Path:
         axes.legend(fontsize=8)
     axes.set_xlabel("SAD per image (thousands)")
     axes.set_ylabel("images")
+    axes.yaxis.get_major_locator().set_params(integer=True)  # image counts
     axes.set_title(f"SAD distribution over {len(values)} image(s)")
     return save(figure, path)
