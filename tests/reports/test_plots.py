@@ -11,8 +11,8 @@ import types
 import pytest
 import torch
 
-from seg_cli.engine.fit import StepLog
 from seg_cli.engine.history import HISTORY_FILE, RunHistory, RunRecord
+from seg_cli.engine.step_log import StepLog
 from seg_cli.metrics.binary import BinaryMetrics
 from seg_cli.metrics.scorers import BinaryScorer, MulticlassScorer
 from seg_cli.reports import curves
