@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -75,14 +76,24 @@ def accepted_keywords(target: Callable[..., Any]) -> list[str] | None:
     return None if signatures else names  # every signature passed **kwargs on (or none was there: no keywords)
 
 
+# a list of numbers (and nulls) as json.dumps(indent=2) spreads it, one item a line (the raw newlines: never in a
+# JSON string)
+_NUMBER_LIST = re.compile(r"\[\n\s*((?:-?[\d.eE+-]+|null)(?:,\n\s*(?:-?[\d.eE+-]+|null))*)\n\s*\]")
+
+
 def write_json(data: dict[str, Any], path: Path) -> None:
-    """JSON with NaN written as null (strict JSON readers reject NaN)."""
-    path.write_text(json.dumps(_finite_or_none(data), indent=2, allow_nan=False) + "\n")
+    """JSON with NaN written as null (strict JSON readers reject NaN); a list of numbers (a confusion-matrix row,
+    a curve) on one line, so the file stays readable."""
+    text = json.dumps(_finite_or_none(data), indent=2, allow_nan=False)
+    text = _NUMBER_LIST.sub(lambda m: "[" + ", ".join(re.split(r",\s*", m[1])) + "]", text)
+    path.write_text(text + "\n")
 
 
 def _finite_or_none(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_none(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

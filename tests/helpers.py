@@ -16,6 +16,7 @@ FAST_TRAIN = [
     "train.epochs=1", "train.batch_size=2", "train.workers=0", "train.progress=false",
     "dataset.train_size=8", "dataset.val_size=4", "dataset.min_side=40", "dataset.max_side=56",
     "dataset.base_size=48", "dataset.crop_size=40",
+    "eval.plots=false",  # ~1.5 s of matplotlib a run; tests/commands/test_run_plots.py draws (with true)
 ]
 # Overrides that make `seg train dataset=voc ...` on a write_voc() fixture take seconds.
 FAST_VOC = ["train.epochs=1", "train.batch_size=2", "train.workers=0", "train.progress=false",

@@ -81,9 +81,22 @@ def main(cfg: DictConfig) -> dict[str, Any]:
             saved = save_worst_panels(run_dir() / "worst", model, dataset, device, rows, cfg.eval.worst, task, infer,
                                       sod_normalize)
             log.info("panels of the %d worst images written to %s", len(saved), run_dir() / "worst")
+        write_pictures(task, metrics, rows, dataset.class_names, cfg.eval.plots)
         print(summary_line(metrics, task, len(dataset)))
     distributed.cleanup()
     return metrics
+
+
+def write_pictures(task: str, metrics: dict[str, Any], rows: list[dict[str, Any]], class_names: list[str],
+                   plots: bool) -> None:
+    """The task's plots beside metrics.json (`eval.plots`), then report.html; neither can fail the run (one
+    warning line)."""
+    from seg_cli.reports.safe import task_plots, write_plots, write_report_safely
+
+    if plots:
+        written = write_plots(task_plots(get_task(task), metrics, rows, list(class_names)), run_dir())
+        log.info("plots written: %s", ", ".join(path.name for path in written) or "none")
+    write_report_safely(run_dir())
 
 
 def summary_line(metrics: dict[str, Any], task: str, images: int) -> str:

@@ -71,6 +71,7 @@ class EvalSchema:
     pad_multiple: int = MISSING
     metrics: Any = MISSING  # one name or a list of seg_cli.choices.EVAL_METRICS
     worst: int = MISSING
+    plots: bool = MISSING
 
 
 @dataclass

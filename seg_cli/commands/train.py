@@ -137,7 +137,8 @@ def train(config: dict[str, Any], resume_state: dict | None, resume_path) -> dic
         log.info("resumed from %s: %d epoch(s) done (+%d samples of the next), step %d", resume_path,
                  progress.epoch, progress.epoch_samples, progress.global_step)
     try:
-        summary = fit(training, out, config)
+        # the resumed run's folder: this run continues its history.json
+        summary = fit(training, out, config, history_from=resume_path.parent.parent if resume_path else None)
     except TrainingInterrupted as stop:
         if distributed.is_main_process():  # one message for the run, not one per process
             message = f"{stop}; continue with: seg train {resume_argument(stop.checkpoint)}"

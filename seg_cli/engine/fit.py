@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,13 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from seg_cli.engine import distributed
 from seg_cli.engine.ema import ModelEma
 from seg_cli.engine.freeze import Freezer
+from seg_cli.engine.history import RunHistory, RunRecord
 from seg_cli.engine.loop import evaluate, train_one_epoch
 from seg_cli.engine.panels import log_worst_panels
 from seg_cli.engine.placement import wrap_model
 from seg_cli.engine.signals import StopSignals
 from seg_cli.engine.state import Checkpoints, Progress
+from seg_cli.engine.step_log import StepLog
 from seg_cli.engine.tensorboard import confusion_image, log_hparams, sample_grid
 from seg_cli.metrics.confusion import DEFAULT_TABLE
 from seg_cli.metrics.names import LOWER_IS_BETTER
@@ -61,6 +62,7 @@ class FitOptions:
     sod_normalize: str = "none"  # binary tasks: how maps are scored (seg_cli.metrics.scorers.BinaryScorer)
     eval_metrics: tuple[str, ...] = DEFAULT_TABLE  # columns of the validation table (eval.metrics)
     worst: int = 0  # the N worst validation images drawn into TensorBoard per evaluation (eval.worst)
+    plots: bool = True  # curves.png at every evaluation, the last evaluation's plots at the end (eval.plots)
     hparams: dict[str, Any] = field(default_factory=dict)  # this run's overrides, for TensorBoard HParams
 
 
@@ -80,6 +82,7 @@ class Training:
     progress: Progress  # where the run starts: epoch 0, or the resumed checkpoint's position
     freezer: Freezer | None = None  # train.freeze
     ema: ModelEma | None = None  # train.ema: the averaged weights that are evaluated and saved
+    last_rows: list[dict[str, Any]] | None = None  # per-image rows of the latest evaluation, where collected
 
     def eval_model(self) -> nn.Module:
         """What evaluations score: the weight average with EMA, else the plain trained model (no DDP, and
@@ -104,11 +107,15 @@ def is_better(metric: str, value: float, best: float | None, min_delta: float = 
     return value < best - min_delta if metric in LOWER_IS_BETTER else value > best + min_delta
 
 
-def fit(training: Training, run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
-    """Train for options.epochs or options.max_steps, evaluating and checkpointing; returns the final metrics."""
+def fit(training: Training, run_dir: Path, config: dict[str, Any], history_from: Path | None = None
+        ) -> dict[str, Any]:
+    """Train for options.epochs or options.max_steps, evaluating and checkpointing; returns the final metrics.
+    `history_from`: the folder of the run this one resumes, whose history.json it continues."""
     options, progress = training.options, training.progress
     main = distributed.is_main_process()
     writer = _summary_writer(run_dir) if main else None
+    record = (RunRecord(run_dir, RunHistory.resume(options.best_metric, history_from, progress.global_step),
+                        get_task(options.task), options.plots) if main else None)
     checkpoints = Checkpoints(training, run_dir / "checkpoints", config, main)
     if progress.stop_reason:
         log.info("this run has already ended: %s", progress.stop_reason)
@@ -120,7 +127,7 @@ def fit(training: Training, run_dir: Path, config: dict[str, Any]) -> dict[str, 
             if signum:  # it came after the previous epoch's last step: last.pt holds that epoch's end
                 raise TrainingInterrupted(signum, checkpoints.path("last.pt"))
             _apply_freeze(training, epoch)
-            result = _train_epoch(training, epoch, writer, checkpoints, signals)
+            result = _train_epoch(training, epoch, writer, checkpoints, signals, record)
             progress.nonfinite_skipped += result.nonfinite_skipped
             signum = signals.requested()
             if signum and result.stopped and not progress.finished(options.epochs, options.max_steps):
@@ -132,7 +139,7 @@ def fit(training: Training, run_dir: Path, config: dict[str, Any]) -> dict[str, 
             last = progress.epoch == options.epochs or budget_spent(options, progress)
             due = progress.epoch % options.eval_every == 0 if not options.eval_every_steps else False
             if (due or last or progress.stop_reason) and progress.last_eval_step != progress.global_step:
-                _evaluate_and_track(training, writer, checkpoints)
+                _evaluate_and_track(training, writer, checkpoints, record)
             checkpoints.save("last.pt")
     if progress.stop_reason:
         log.info("early stopping: %s; checkpoints/best.pt is from epoch %s (step %s)", progress.stop_reason,
@@ -147,6 +154,8 @@ def fit(training: Training, run_dir: Path, config: dict[str, Any]) -> dict[str, 
         if writer is not None:
             log_hparams(writer, options.hparams, summary)
             writer.close()
+        record.finish(progress.last_metrics, training.last_rows, options.class_names, progress.best_step,
+                      progress.best_value)
     return summary
 
 
@@ -169,8 +178,8 @@ def _apply_freeze(training: Training, epoch: int) -> None:
             training.model = wrap_model(unwrap_model(training.model), training.device, compiled)
 
 
-def _evaluate_and_track(training: Training, writer, checkpoints: Checkpoints) -> None:
-    """Evaluate, keep best.pt, and count evaluations without progress for early stopping."""
+def _evaluate_and_track(training: Training, writer, checkpoints: Checkpoints, record: RunRecord | None) -> None:
+    """Evaluate, keep best.pt, count evaluations without progress for early stopping, record the point."""
     options, progress = training.options, training.progress
     metrics = _evaluate_epoch(training, writer)
     progress.last_metrics, progress.last_eval_step = metrics, progress.global_step
@@ -186,6 +195,9 @@ def _evaluate_and_track(training: Training, writer, checkpoints: Checkpoints) ->
         best = "none" if progress.best_value is None else f"{progress.best_value:.4f}"
         progress.stop_reason = (f"{options.best_metric} did not improve by more than {options.min_delta:g} in "
                                 f"{progress.stale_evals} evaluations (best {best})")
+    if record is not None:
+        record.evaluated(progress.global_step, current_epoch(progress), metrics, progress.best_step,
+                         progress.best_value)
 
 
 def current_epoch(progress: Progress) -> int:
@@ -193,9 +205,10 @@ def current_epoch(progress: Progress) -> int:
     return progress.epoch + 1 if progress.epoch_samples else progress.epoch
 
 
-def _train_epoch(training: Training, epoch: int, writer, checkpoints: Checkpoints, signals: StopSignals):
-    """One train_one_epoch with the run's step hooks: EMA, TensorBoard points, evaluations by steps,
-    mid-epoch saves, the step budget, signals."""
+def _train_epoch(training: Training, epoch: int, writer, checkpoints: Checkpoints, signals: StopSignals,
+                 record: RunRecord | None = None):
+    """One train_one_epoch with the run's step hooks: EMA, TensorBoard and history points, evaluations by
+    steps, mid-epoch saves, the step budget, signals."""
     options, progress = training.options, training.progress
     samples_per_step = training.train_loader.batch_size * options.accumulate_steps * distributed.world_size()
     step_log = StepLog(epoch, options, samples_per_step)
@@ -203,7 +216,9 @@ def _train_epoch(training: Training, epoch: int, writer, checkpoints: Checkpoint
     def after_step(step: int, loss: float, lr: float) -> bool:
         if training.ema is not None:
             training.ema.update(unwrap_model(training.model))
-        step_log.add(step, loss, lr)
+        logged = step_log.add(step, loss, lr)
+        if record is not None and logged is not None:
+            record.history.add_train(step, epoch + 1, logged, lr)
         if writer is not None and step % options.log_every == 0:
             writer.add_scalar("train/loss", loss, step)
             writer.add_scalar("train/lr", lr, step)
@@ -211,7 +226,7 @@ def _train_epoch(training: Training, epoch: int, writer, checkpoints: Checkpoint
         progress.epoch_samples += samples_per_step
         evaluated = bool(options.eval_every_steps) and step % options.eval_every_steps == 0
         if evaluated:
-            _evaluate_and_track(training, writer, checkpoints)
+            _evaluate_and_track(training, writer, checkpoints, record)
             set_train_mode(training, epoch)
         if evaluated or (options.checkpoint_every and step % options.checkpoint_every == 0):
             checkpoints.save("last.pt")
@@ -223,7 +238,7 @@ def _train_epoch(training: Training, epoch: int, writer, checkpoints: Checkpoint
     training.train_loader.sampler.set_epoch(epoch, progress.epoch_samples)
     bar = options.progress and distributed.is_main_process()
     with logging_redirect_tqdm() if bar else contextlib.nullcontext():  # log lines print above the bar
-        return train_one_epoch(
+        result = train_one_epoch(
             training.model, training.criterion, training.optimizer, training.train_loader, training.scheduler,
             training.device, epoch, scaler=training.scaler, amp_dtype=options.amp_dtype,
             clip_grad_norm=options.clip_grad_norm, accumulate_steps=options.accumulate_steps,
@@ -231,29 +246,11 @@ def _train_epoch(training: Training, epoch: int, writer, checkpoints: Checkpoint
             start_step=progress.global_step, train_mode=lambda model: set_train_mode(training, epoch),
             epochs=options.epochs, target=get_task(options.task).target,
         )
-
-
-class StepLog:
-    """A log line every `train.log_every` optimizer steps: the mean loss of the steps since the previous line,
-    the learning rate and the throughput, so a run without a terminal (no progress bar) is not silent for
-    a whole epoch."""
-
-    def __init__(self, epoch: int, options: FitOptions, samples_per_step: int) -> None:
-        self.epoch, self.options, self.samples_per_step = epoch, options, samples_per_step
-        self.loss_sum, self.finite, self.taken, self.tick = 0.0, 0, 0, time.perf_counter()
-
-    def add(self, step: int, loss: float, lr: float) -> None:
-        self.taken += 1
-        if math.isfinite(loss):  # a skipped non-finite batch (train.skip_nonfinite) has its own warning
-            self.loss_sum, self.finite = self.loss_sum + loss, self.finite + 1
-        if step % self.options.log_every:
-            return
-        now = time.perf_counter()
-        rate = self.taken * self.samples_per_step / max(now - self.tick, 1e-9)
-        budget = f"/{self.options.max_steps}" if self.options.max_steps else ""
-        log.info("epoch %d/%d  step %d%s  loss %.4f  lr %.3e  %.1f img/s", self.epoch + 1, self.options.epochs,
-                 step, budget, self.loss_sum / max(self.finite, 1), lr, rate)
-        self.loss_sum, self.finite, self.taken, self.tick = 0.0, 0, 0, now
+    rest = step_log.rest()  # the epoch's steps after its last log line: a point of the history too
+    if record is not None and rest is not None:
+        step, loss, lr = rest
+        record.history.add_train(step, epoch + 1, loss, lr)
+    return result
 
 
 def set_train_mode(training: Training, epoch: int) -> None:
@@ -273,11 +270,15 @@ def _evaluate_epoch(training: Training, writer) -> dict[str, Any]:
                                                  device, options.sod_normalize, options.eval_metrics)
     # Built on every rank: evaluate() gathers the per-image results across ranks (a collective).
     per_image = (PerImageResults(options.task, options.num_classes, options.ignore_index, device,
-                                 options.sod_normalize) if options.worst else None)
+                                 options.sod_normalize)
+                 if options.worst or (options.plots and get_task(options.task).plots_read_rows) else None)
     evaluate(model, val_loader, device, options.num_classes, options.ignore_index, scorer=scorer,
              amp_dtype=options.amp_dtype, progress=options.progress and distributed.is_main_process(),
              per_image=per_image)
     metrics = scorer.compute()
+    main = distributed.is_main_process()
+    rows = per_image.rows(val_loader.dataset.sample_files, options.class_names) if per_image and main else None
+    training.last_rows = rows
     log.info("epoch %d step %d validation\n%s", epoch, step, scorer.format(metrics))
     if writer is not None:
         for key, value in metrics.items():
@@ -291,8 +292,7 @@ def _evaluate_epoch(training: Training, writer) -> dict[str, Any]:
         if options.tb_images:
             grid = sample_grid(model, val_loader.dataset, device, options.tb_images, options.task)
             writer.add_image("val/samples", grid, x)
-        if per_image is not None:
-            rows = per_image.rows(val_loader.dataset.sample_files, options.class_names)
+        if options.worst and rows is not None:
             log_worst_panels(writer, "val/worst", model, val_loader.dataset, device, rows, options.worst, x,
                              options.task, sod_normalize=options.sod_normalize)
     return metrics

@@ -172,7 +172,7 @@ def fit_options(config: dict[str, Any], class_names: list[str], dtype: torch.dty
         progress=show_progress, amp_dtype=dtype, tb_images=t["tb_images"],
         sod_normalize=config["eval"]["sod_normalize"], hparams=hparams,
         eval_metrics=tuple(as_list("eval.metrics", config["eval"].get("metrics", DEFAULT_TABLE), str)),
-        worst=config["eval"].get("worst", 0),
+        worst=config["eval"].get("worst", 0), plots=config["eval"].get("plots", True),
     )
 
 

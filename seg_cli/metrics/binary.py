@@ -12,6 +12,8 @@
   all pixels, as the confusion matrix does for multi-class runs.
 - best_threshold: the threshold k/255 of max_f (the lowest one on ties), which `seg predict threshold=auto`
   applies to the checkpoint's masks (see checkpoint_threshold).
+- `curve()`: the mean precision, recall and F-beta at each threshold k/255, whose maximum is max_f
+  (pr_curve.png and f_curve.png draw it).
 
 Images whose pixels are all ignored are skipped.
 """
@@ -89,6 +91,17 @@ class BinaryMetrics:
             "iou_fg": tp / (tp + fp + fn) if tp + fp + fn > 0 else math.nan,
             "images": int(images),
         }
+
+    def curve(self) -> dict[str, list[float]] | None:
+        """{"threshold", "precision", "recall", "f"}: per threshold k/255 the precision and recall averaged
+        over images and their F-beta, from the sums `compute` reads (None when no image was counted)."""
+        images = float(self.sums[0])
+        if images == 0:
+            return None
+        precision, recall = self.precision_sum.cpu() / images, self.recall_sum.cpu() / images
+        return {"threshold": [k / (self.thresholds - 1) for k in range(self.thresholds)],
+                "precision": precision.tolist(), "recall": recall.tolist(),
+                "f": _f_beta(precision, recall, self.beta2).tolist()}
 
 
 def _counts_at_or_above(levels: torch.Tensor, selected: torch.Tensor, thresholds: int) -> torch.Tensor:

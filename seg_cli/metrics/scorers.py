@@ -29,7 +29,9 @@ class MulticlassScorer:
         self.confmat.reduce_from_all_processes()
 
     def compute(self) -> dict:
-        return self.confmat.compute(self.class_names)
+        """The metrics and the raw `confusion_matrix` (rows ground truth, columns prediction, pixel counts;
+        ignored pixels never counted), which confusion_matrix.png draws."""
+        return {**self.confmat.compute(self.class_names), "confusion_matrix": self.confmat.mat.cpu().tolist()}
 
     def format(self, metrics: dict) -> str:
         return format_table(metrics, self.table)
@@ -57,7 +59,8 @@ class BinaryScorer:
         self.metrics.reduce_from_all_processes()
 
     def compute(self) -> dict:
-        return {**self.metrics.compute(), "sod_normalize": self.normalize}
+        """The metrics, and their `curve` over the 256 thresholds (BinaryMetrics.curve: pr_curve.png, f_curve.png)."""
+        return {**self.metrics.compute(), "sod_normalize": self.normalize, "curve": self.metrics.curve()}
 
     @staticmethod
     def format(metrics: dict) -> str:

@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # torch loads only once a method runs (config checks read the
     from torch import nn
 
     from seg_cli.data.targets import Target
+    from seg_cli.reports.safe import Plot
 
 
 class Task:
@@ -30,6 +31,8 @@ class Task:
     # the `task` tag of the loss classes that fit it: a task deriving from another (its outputs and labels)
     # inherits its losses along with the tag
     loss_tag: str
+    # whether `plots` reads the per-image rows: training then collects them at every evaluation
+    plots_read_rows: bool = False
 
     @property
     def target(self) -> Target:
@@ -97,3 +100,10 @@ class Task:
     def image_row(self, stats: list[float], class_names: Sequence[str]) -> dict[str, Any]:
         """One image's per_image.csv columns from its gathered statistics."""
         raise NotImplementedError
+
+    def plots(self, metrics: dict[str, Any], rows: Sequence[dict[str, Any]] | None,
+              class_names: Sequence[str]) -> list[Plot]:
+        """The figures an evaluation leaves in its run folder (seg_cli.reports.safe.Plot: file name, draw
+        function, its data), from the split's `metrics`, the per-image `rows` (None where not collected) and
+        the class names. A plot whose data is missing (an old checkpoint's metrics) is left out."""
+        return []

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from seg_cli.data.targets import Target
+    from seg_cli.reports.safe import Plot
 
 
 class BinaryTask(Task):
@@ -90,6 +91,17 @@ class BinaryTask(Task):
         from seg_cli.metrics.per_image import binary_row
 
         return binary_row(stats, class_names)
+
+    def plots(self, metrics: dict[str, Any], rows: Sequence[dict[str, Any]] | None,
+              class_names: Sequence[str]) -> list[Plot]:
+        """pr_curve.png and f_curve.png, from the metrics' curve over the 256 thresholds."""
+        from seg_cli.reports.binary_curves import curve_data, draw_f_curve, draw_pr_curve
+        from seg_cli.reports.safe import Plot
+
+        if not metrics.get("curve"):
+            return []
+        data = curve_data(metrics)
+        return [Plot("pr_curve.png", draw_pr_curve, data), Plot("f_curve.png", draw_f_curve, data)]
 
 
 TASK = BinaryTask()

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from seg_cli.data.targets import Target
+    from seg_cli.reports.safe import Plot
 
 
 class MattingTask(Task):
@@ -28,6 +29,7 @@ class MattingTask(Task):
     default_save = ("alpha", "cutout", "composite")
     default_video_save = ("alpha", "composite")
     default_class_names = ("background", "foreground")
+    plots_read_rows = True  # sad_hist.png; the rows come free with the scorer's statistics
 
     @property
     def target(self) -> Target:
@@ -99,6 +101,14 @@ class MattingTask(Task):
         from seg_cli.metrics.matting_scorer import matting_row
 
         return matting_row(stats)
+
+    def plots(self, metrics: dict[str, Any], rows: Sequence[dict[str, Any]] | None,
+              class_names: Sequence[str]) -> list[Plot]:
+        """sad_hist.png: the per-image SAD distribution (the worst images are eval.worst's panels)."""
+        from seg_cli.reports.matting_plots import draw_sad_hist, sad_data
+        from seg_cli.reports.safe import Plot
+
+        return [Plot("sad_hist.png", draw_sad_hist, sad_data(rows, metrics))] if rows else []
 
 
 TASK = MattingTask()

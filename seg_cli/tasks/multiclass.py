@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from seg_cli.data.targets import Target
+    from seg_cli.reports.safe import Plot
 
 
 class MulticlassTask(Task):
@@ -87,6 +88,22 @@ class MulticlassTask(Task):
         from seg_cli.metrics.per_image import multiclass_row
 
         return multiclass_row(stats, class_names)
+
+    def plots(self, metrics: dict[str, Any], rows: Sequence[dict[str, Any]] | None,
+              class_names: Sequence[str]) -> list[Plot]:
+        """confusion_matrix.png (row-normalised) and per_class.png (IoU, accuracy and pixel share by class)."""
+        from seg_cli.reports.class_bars import draw_per_class, per_class_data
+        from seg_cli.reports.confusion_plot import confusion_data, draw_confusion
+        from seg_cli.reports.safe import Plot
+
+        plots = []
+        if metrics.get("confusion_matrix") is not None:
+            names = list(metrics.get("per_class_iou") or class_names)  # the names the scorer counted under
+            plots.append(Plot("confusion_matrix.png", draw_confusion, confusion_data(metrics["confusion_matrix"],
+                                                                                      names)))
+        if metrics.get("per_class_iou") is not None:
+            plots.append(Plot("per_class.png", draw_per_class, per_class_data(metrics)))
+        return plots
 
 
 TASK = MulticlassTask()

@@ -18,7 +18,7 @@ STEP_LINE = re.compile(r"epoch (\d+)/(\d+)  step (\d+)  loss (\d+\.\d{4})  lr \S
 def test_log_every_gives_a_line_every_n_optimizer_steps_with_1_based_epochs(tmp_path, caplog):
     cfg = config("train.epochs=2", "train.log_every=2", "train.tb_images=0")  # 4 steps an epoch
     training = build_training(cfg)
-    with caplog.at_level("INFO", logger="seg_cli.engine.fit"):
+    with caplog.at_level("INFO", logger="seg_cli.engine"):
         fit(training, tmp_path, cfg)
     lines = [STEP_LINE.search(r.getMessage()) for r in caplog.records]
     seen = [(int(m[1]), int(m[2]), int(m[3])) for m in lines if m]

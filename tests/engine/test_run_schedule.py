@@ -22,7 +22,8 @@ from seg_cli.paths import config_dir
 # 8 images / batch 2 = 4 optimizer steps per epoch.
 TINY = ["train.batch_size=2", "train.workers=0", "train.progress=false", "train.tb_images=0", "dataset.train_size=8",
         "dataset.val_size=2", "dataset.min_side=40", "dataset.max_side=48", "dataset.base_size=40",
-        "dataset.crop_size=32", "model.base_channels=4", "train.channels_last=false"]
+        "dataset.crop_size=32", "model.base_channels=4", "train.channels_last=false",
+        "eval.plots=false"]  # drawing is tested in tests/reports and tests/commands/test_run_plots.py
 
 
 def config(*overrides: str) -> dict:
