@@ -131,6 +131,10 @@ README_COMMANDS: dict[str, list[str]] = {
         [SEG, "train", "train.epochs=3", "train.resume={last_run}/checkpoints/last.pt"],
     "seg train train.checkpoint_every=500 data.on_error=skip":
         [SEG, "train", *FAST_TRAIN, "train.checkpoint_every=500", "data.on_error=skip"],
+    "seg report outputs/train/DATE/TIME": [SEG, "report", "{last_run}"],
+    "seg report multirun/train": [SEG, "report", "multirun/train"],
+    "seg report outputs/train/DATE/TIME1 outputs/train/DATE/TIME2 out=compare.html":
+        [SEG, "report", "{first_best}/../..", "{last_run}", "out=compare.html"],
     "seg train -m optimizer.lr=0.01,0.02": [SEG, "train", "-m", "optimizer.lr=0.01,0.02", *FAST_TRAIN],
     "seg train -m hparams_search=lr_wd hydra.sweeper.n_trials=20":
         [SEG, "train", "-m", "hparams_search=lr_wd", "hydra.sweeper.n_trials=2", *FAST_TRAIN],
@@ -255,13 +259,15 @@ def test_readme_commands_run_in_order(tmp_path):
             if command.startswith(f"seg train model={family} "):
                 fixtures[f"{family}_best"] = str(run_dirs(tmp_path)[-1] / "checkpoints" / "best.pt")
         if command.startswith("seg train experiment=hk_matting"):
-            fixtures["matting_best"] = str(run_dirs(tmp_path / "matting_runs")[-1] / "checkpoints" / "best.pt")
+            fixtures["matting_best"] = str(sorted((tmp_path / "matting_runs" / "train").glob("*/*"))[-1]
+                                           / "checkpoints" / "best.pt")
         if "first_best" not in fixtures and run_dirs(tmp_path):
             fixtures["first_best"] = str(run_dirs(tmp_path)[0] / "checkpoints" / "best.pt")
     assert (tmp_path / "masks" / "a.png").is_file() and (tmp_path / "cutouts" / "photo_cutout.png").is_file()
     assert (tmp_path / "model.onnx").is_file() and (tmp_path / "model.pt").is_file()
     assert (tmp_path / "my-segformer" / "config.json").is_file() and (tmp_path / "my-smp-model" / "config.json").is_file()
     assert len(list(tmp_path.glob("matting_runs/predict/*/*/photo_composite.jpg"))) == 1
+    assert (tmp_path / "compare.html").is_file() and (tmp_path / "multirun" / "train" / "report.html").is_file()
     assert (tmp_path / "video_out" / "clip_overlay.mp4").is_file() and (tmp_path / "video_alpha" / "clip_alpha.webm").is_file()
     assert (tmp_path / "seg" / "pyproject.toml").is_file() and (tmp_path / ".venv" / "bin" / "python").exists()
     # 4 grid jobs, 2 learning rates, 2 Optuna trials
