@@ -18,10 +18,10 @@ from PIL import Image
 
 from tests.data.fixtures import dataset_config, write_ade20k, write_duts, write_folder, write_hk
 from tests.data.matting_fixtures import write_p3m10k, write_ppm100
-from tests.video_clips import write_clip
 from tests.helpers import FAST_TRAIN, FAST_VOC, run_dirs, write_voc
 from tests.models.fixtures import SMALLEST, write_published_cache
 from tests.models.hub_cache import SEGFORMER_B0, tiny_segformer, write_hub_cache
+from tests.video_clips import write_clip
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"

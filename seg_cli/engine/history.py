@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from seg_cli.reports.curves import curves_data, draw_curves
-from seg_cli.reports.safe import Plot, task_plots, write_plots, write_report_safely
+from seg_cli.reports.plot import Plot
+from seg_cli.reports.safe import task_plots, write_plots, write_report_safely
 from seg_cli.utils import write_json
 
 log = logging.getLogger(__name__)

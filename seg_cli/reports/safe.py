@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
+
+from seg_cli.reports.plot import Plot
 
 log = logging.getLogger(__name__)
-
-PAGE_MODULE = "seg_cli.reports.page"  # write_run_report(run_dir): the run's report.html
-
-
-class Plot(NamedTuple):
-    """One file a task draws: its name in the run folder, the function that draws it and that function's data."""
-
-    filename: str
-    draw: Callable[[Any, Path], Any]  # draw(data, path)
-    data: Any
 
 
 def draw_safely(plot: Plot, folder: Path) -> Path | None:
@@ -47,16 +39,11 @@ def task_plots(task: Any, metrics: dict[str, Any], rows: list[dict[str, Any]] | 
 
 
 def write_report_safely(run_dir: Path) -> Path | None:
-    """`write_run_report(run_dir)` of seg_cli.reports.page, or one warning line where it raised. Silent where
-    that module is not there (a build without the report page)."""
+    """`write_run_report(run_dir)` of seg_cli.reports.page, or one warning line where it raised."""
     try:
         from seg_cli.reports.page import write_run_report
 
         return write_run_report(Path(run_dir))
-    except ModuleNotFoundError as exc:
-        if exc.name != PAGE_MODULE:
-            log.warning("could not write report.html: %s", exc)
-        return None
     except Exception as exc:
         log.warning("could not write report.html: %s: %s", type(exc).__name__, exc)
         return None

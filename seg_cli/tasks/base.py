@@ -11,7 +11,7 @@ if TYPE_CHECKING:  # torch loads only once a method runs (config checks read the
     from torch import nn
 
     from seg_cli.data.targets import Target
-    from seg_cli.reports.safe import Plot
+    from seg_cli.reports.plot import Plot
 
 
 class Task:

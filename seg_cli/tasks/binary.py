@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from seg_cli.data.targets import Target
-    from seg_cli.reports.safe import Plot
+    from seg_cli.reports.plot import Plot
 
 
 class BinaryTask(Task):
@@ -96,7 +96,7 @@ class BinaryTask(Task):
               class_names: Sequence[str]) -> list[Plot]:
         """pr_curve.png and f_curve.png, from the metrics' curve over the 256 thresholds."""
         from seg_cli.reports.binary_curves import curve_data, draw_f_curve, draw_pr_curve
-        from seg_cli.reports.safe import Plot
+        from seg_cli.reports.plot import Plot
 
         if not metrics.get("curve"):
             return []

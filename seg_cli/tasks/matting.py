@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from seg_cli.data.targets import Target
-    from seg_cli.reports.safe import Plot
+    from seg_cli.reports.plot import Plot
 
 
 class MattingTask(Task):
@@ -106,7 +106,7 @@ class MattingTask(Task):
               class_names: Sequence[str]) -> list[Plot]:
         """sad_hist.png: the per-image SAD distribution (the worst images are eval.worst's panels)."""
         from seg_cli.reports.matting_plots import draw_sad_hist, sad_data
-        from seg_cli.reports.safe import Plot
+        from seg_cli.reports.plot import Plot
 
         return [Plot("sad_hist.png", draw_sad_hist, sad_data(rows, metrics))] if rows else []
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from seg_cli.data.targets import Target
-    from seg_cli.reports.safe import Plot
+    from seg_cli.reports.plot import Plot
 
 
 class MulticlassTask(Task):
@@ -94,7 +94,7 @@ class MulticlassTask(Task):
         """confusion_matrix.png (row-normalised) and per_class.png (IoU, accuracy and pixel share by class)."""
         from seg_cli.reports.class_bars import draw_per_class, per_class_data
         from seg_cli.reports.confusion_plot import confusion_data, draw_confusion
-        from seg_cli.reports.safe import Plot
+        from seg_cli.reports.plot import Plot
 
         plots = []
         if metrics.get("confusion_matrix") is not None:
