@@ -1,6 +1,6 @@
-"""Issue 22 item 2: the target type. The class-index target's rules asserted on values, and a throw-away
-continuous target (float alpha, bilinear, padding marked invalid by a weight channel) defined here, carried
-through the augment steps, the presets, the eval collation and the training loop with no library change."""
+"""Issue 22 item 2: the target type. The class-index target's rules asserted on values, and a continuous target
+(matting's float alpha, bilinear, padding marked invalid by a weight channel) carried through the augment
+steps, the presets, the eval collation and the training loop, which know nothing of it."""
 
 import pytest
 import torch
@@ -8,6 +8,7 @@ from torchvision import tv_tensors
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
+from seg_cli.data.alpha import ALPHA_TARGET
 from seg_cli.data.augment import build_augment
 from seg_cli.data.build import collate_padded
 from seg_cli.data.targets import CLASS_TARGET, ClassTarget, Target, paired
@@ -103,72 +104,9 @@ def test_0_255_masks_are_read_as_labels_only_with_two_labels_and_ignore_255_unma
     assert ClassTarget().reads_0_255(label_count, ignore_index, maps_values) is reads
 
 
-# --- a continuous target, defined here only ----------------------------------------------------------------
+# --- a continuous target: matting's alpha (seg_cli.data.alpha) ----------------------------------------------
 
-
-class Alpha(tv_tensors.TVTensor):
-    """(2, H, W) float32: alpha in [0, 1], and a weight that is 0 where no pixel was (padding, corners)."""
-
-    def __new__(cls, data: torch.Tensor) -> "Alpha":
-        return torch.as_tensor(data).as_subclass(cls)
-
-
-def _plain(alpha: Alpha) -> torch.Tensor:
-    return alpha.as_subclass(torch.Tensor)
-
-
-@F.register_kernel(F.resize, Alpha)
-def _resize_alpha(alpha, size, interpolation=None, max_size=None, antialias=True, **kwargs):
-    out = F.resize_image(_plain(alpha), size, interpolation=InterpolationMode.BILINEAR, antialias=True)
-    return tv_tensors.wrap(out, like=alpha)
-
-
-@F.register_kernel(F.pad, Alpha)
-def _pad_alpha(alpha, padding, fill=None, padding_mode="constant"):
-    return tv_tensors.wrap(F.pad_image(_plain(alpha), padding, fill=0.0), like=alpha)  # weight 0: invalid
-
-
-@F.register_kernel(F.rotate, Alpha)
-def _rotate_alpha(alpha, angle, interpolation=None, expand=False, center=None, fill=None):
-    out = F.rotate_image(_plain(alpha), angle, interpolation=InterpolationMode.BILINEAR, expand=expand,
-                         center=center, fill=0.0)
-    return tv_tensors.wrap(out, like=alpha)
-
-
-@F.register_kernel(F.crop, Alpha)
-def _crop_alpha(alpha, top, left, height, width):
-    return tv_tensors.wrap(F.crop_image(_plain(alpha), top, left, height, width), like=alpha)
-
-
-@F.register_kernel(F.center_crop, Alpha)
-def _center_crop_alpha(alpha, output_size):
-    return tv_tensors.wrap(F.center_crop_image(_plain(alpha), output_size), like=alpha)
-
-
-@F.register_kernel(F.horizontal_flip, Alpha)
-def _hflip_alpha(alpha):
-    return tv_tensors.wrap(F.horizontal_flip_image(_plain(alpha)), like=alpha)
-
-
-@F.register_kernel(F.vertical_flip, Alpha)
-def _vflip_alpha(alpha):
-    return tv_tensors.wrap(F.vertical_flip_image(_plain(alpha)), like=alpha)
-
-
-class AlphaTarget(Target):
-    tensor_type = Alpha
-
-    def typed(self, target, label_count, ignore_index, source):
-        return torch.stack([target.float().clamp(0, 1), torch.ones(target.shape)])
-
-    def pad_value(self, ignore_index):
-        return 0.0  # the weight channel marks padding; 255 would be "opaque", not "ignore"
-
-    def for_loss(self, target):
-        return target.float()
-
-
-ALPHA = AlphaTarget()
+ALPHA = ALPHA_TARGET
 
 
 def soft_pair(h: int = 24, w: int = 30) -> tuple[torch.Tensor, torch.Tensor]:

@@ -88,6 +88,24 @@ class Source:
         """Finish what `store` left open (nothing, for per-image files)."""
 
 
+class FileSource(Source):
+    """Input files named on the command line: `paths` found (one item each, or a video's frames), `missing` not."""
+
+    paths: list[Path]
+    missing: list[Path]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @property
+    def inputs(self) -> int:
+        return len(self.paths) + len(self.missing)
+
+    @property
+    def not_found(self) -> int:
+        return len(self.missing)
+
+
 def save_file(stem: Path, writer: OutputWriter, result: Decoded) -> None:
     """Save `writer`'s picture of `result` as the marked file of its kind beside `stem`."""
     path = output_path(stem, writer.name)

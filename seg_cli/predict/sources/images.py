@@ -10,12 +10,12 @@ from seg_cli.errors import DataError
 from seg_cli.predict.marks import is_prediction_output
 from seg_cli.predict.naming import plan_stems
 from seg_cli.predict.options import PredictOptions
-from seg_cli.predict.sources.base import Item, Source
+from seg_cli.predict.sources.base import FileSource, Item
 
 log = logging.getLogger("seg.predict")
 
 
-class ImageSource(Source):
+class ImageSource(FileSource):
     """The image files of the command line's `inputs`, each named for output before anything is written.
 
     Left out: `out_dir` where it lies inside an input folder, and the files an earlier `seg predict` wrote. Paths
@@ -27,17 +27,6 @@ class ImageSource(Source):
         self.paths, self.missing = find_inputs(inputs, out_dir)
         self.stems = plan_stems(self.paths, [Path(p) for p in inputs if Path(p).is_dir()], out_dir)
         self.max_pixels = max_pixels
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    @property
-    def inputs(self) -> int:
-        return len(self.paths) + len(self.missing)
-
-    @property
-    def not_found(self) -> int:
-        return len(self.missing)
 
     def items(self, channels: int) -> Iterator[Item]:
         from seg_cli.data.io import load_image

@@ -23,7 +23,7 @@ from seg_cli.errors import DataError
 from seg_cli.predict.marks import is_prediction_output
 from seg_cli.predict.naming import plan_stems
 from seg_cli.predict.options import PredictOptions
-from seg_cli.predict.sources.base import Item, Source
+from seg_cli.predict.sources.base import FileSource, Item
 from seg_cli.predict.video_io import error_text
 from seg_cli.predict.writers import output_suffixes
 
@@ -61,7 +61,7 @@ def is_video(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_EXTENSIONS
 
 
-class VideoSource(Source):
+class VideoSource(FileSource):
     """The video files of the command line's `inputs` (and those inside its folders), named before any write."""
 
     noun = "video"
@@ -91,17 +91,6 @@ class VideoSource(Source):
     def default_save(cls, task: Task, options: PredictOptions) -> list[str]:
         """The task's video outputs, index-mask frames with predict.frames, the RGBA cut-out with alpha_video."""
         return list(task.default_video_save) + ["mask"] * options.frames + ["cutout"] * bool(options.alpha_video)
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    @property
-    def inputs(self) -> int:
-        return len(self.paths) + len(self.missing)
-
-    @property
-    def not_found(self) -> int:
-        return len(self.missing)
 
     def summary(self, written: int) -> str:
         return f"{written} frame(s) of {self.videos} video(s)"
