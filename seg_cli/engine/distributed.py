@@ -133,5 +133,9 @@ def pin_now(override: str, when: datetime) -> str:
 
 
 def cleanup() -> None:
+    """Leave the process group together: rank 0 may still be writing (plots, report.html) when the others
+    finish, and a rank tearing gloo down while a peer is busy aborted ('terminate called without an active
+    exception') under load."""
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
