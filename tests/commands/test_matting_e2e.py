@@ -54,9 +54,7 @@ def test_the_hk_preset_trains_evaluates_and_predicts_soft_alpha(tmp_path):
 
 
 @pytest.mark.slow
-# through the CLI: P3M-10k (shipped trimaps, a per-split photo folder) and AISegment (RGBA mattes paired by name
-# across sub-folders); AM-2k's and the folder's layouts are read in tests/data/test_alpha.py
-@pytest.mark.parametrize("option", ["p3m10k", "aisegment"])
+@pytest.mark.parametrize("option", ["p3m10k", "am2k", "aisegment", "folder"])
 def test_each_matting_layout_trains_and_scores_its_trimaps(option, tmp_path):
     writers = {"p3m10k": matting_fixtures.write_p3m10k, "am2k": matting_fixtures.write_am2k,
                "aisegment": matting_fixtures.write_aisegment, "folder": matting_fixtures.write_matting_folder}
