@@ -52,21 +52,7 @@ class Predictor:
 
     def predict(self, image: Any, threshold: float = 0.5) -> Decoded:
         """The decoded result of a (C, H, W) image as seg_cli.data.io reads it, at its size."""
-        import torch
-        from PIL import Image
-
-        from seg_cli.data.bands import rgb_view
-        from seg_cli.engine.inference import predict_logits
-        from seg_cli.predict.decoded import decode
-
-        if self.transform is None:
-            self.prepare()
-        photo = Image.fromarray(rgb_view(image))  # what overlays and cut-outs show: grey replicated, N bands' first 3
-        batch = self.transform(image)[0].unsqueeze(0).to(self.device)
-        logits = predict_logits(self.model, batch, num_classes=self.dataset["num_classes"], **self.infer)
-        logits = torch.nn.functional.interpolate(logits.float(), size=(photo.height, photo.width), mode="bilinear",
-                                                 align_corners=False)
-        return decode(logits, self.task, photo, self.dataset.get("palette"), threshold)
+        return self.predict_batch([image], threshold)[0]
 
     def predict_batch(self, images: list[Any], threshold: float = 0.5) -> list[Decoded]:
         """The decoded results of same-size images (a video's frames), through the model in one batch; each is
@@ -79,10 +65,11 @@ class Predictor:
         from seg_cli.engine.inference import predict_logits
         from seg_cli.predict.decoded import decode
 
-        if len(images) == 1 or self.infer.get("mode") == "slide":
+        if len(images) > 1 and self.infer.get("mode") == "slide":
             return [self.predict(image, threshold) for image in images]
         if self.transform is None:
             self.prepare()
+        # what overlays and cut-outs show: grey replicated, N bands' first 3
         photos = [Image.fromarray(rgb_view(image)) for image in images]
         batch = torch.stack([self.transform(image)[0] for image in images]).to(self.device)
         logits = predict_logits(self.model, batch, num_classes=self.dataset["num_classes"], **self.infer)
