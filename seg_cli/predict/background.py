@@ -11,8 +11,6 @@ import numpy as np
 
 from seg_cli.errors import ConfigError, DataError
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
-
 
 class Background:
     """One background: `picture(width, height, frame)` is an (H, W, 3) uint8 array."""
@@ -97,7 +95,9 @@ def parse_background(value: Any) -> Background:
         return ColourBackground(value)
     text = str(value)
     path = Path(text).expanduser()
-    if path.suffix.lower() in VIDEO_SUFFIXES and path.is_file():
+    from seg_cli.predict.video_io import is_video
+
+    if is_video(path) and path.is_file():
         return VideoBackground(path)
     if path.is_file():
         return ImageBackground(path)

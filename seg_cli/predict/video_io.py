@@ -35,6 +35,16 @@ ALPHA_CODECS: dict[str, tuple[str, str, dict[str, str], tuple[str, ...] | None]]
 }
 
 
+# the file extensions taken for videos (inputs, a composite's background)
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts",
+                    ".mts", ".m2ts", ".3gp", ".ogv")
+
+
+def is_video(path: Path) -> bool:
+    """Whether `path` is named as a video file."""
+    return path.suffix.lower() in VIDEO_EXTENSIONS
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     """What a video stream states: `rate` its exact average frame rate, `frames` its count (None: not stated),

@@ -24,7 +24,7 @@ from seg_cli.predict.marks import is_prediction_output
 from seg_cli.predict.naming import plan_stems
 from seg_cli.predict.options import PredictOptions
 from seg_cli.predict.sources.base import FileSource, Item
-from seg_cli.predict.video_io import error_text
+from seg_cli.predict.video_io import error_text, is_video
 from seg_cli.predict.writers import output_suffixes
 
 if TYPE_CHECKING:
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("seg.predict")
 
-VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts",
-                    ".mts", ".m2ts", ".3gp", ".ogv")
 # predict.alpha_video -> what `cutout` becomes for a video (png: a folder of RGBA frames).
 ALPHA_SUFFIXES = {"webm": "_alpha.webm", "prores": "_alpha.mov", "png": "_rgba"}
 FRAMES_SUFFIX = "_frames"  # save=mask: a folder of index PNGs
@@ -55,10 +53,6 @@ def video_suffixes() -> list[str]:
     """Every output a video may get (kept free by the output naming, whichever save= and alpha_video ask for)."""
     kinds = [video_suffix(kind, None) for kind in output_suffixes()] + list(ALPHA_SUFFIXES.values())
     return list(dict.fromkeys(kinds))
-
-
-def is_video(path: Path) -> bool:
-    return path.suffix.lower() in VIDEO_EXTENSIONS
 
 
 class VideoSource(FileSource):
