@@ -23,9 +23,7 @@ class AlphaWriter(OutputWriter):
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> AlphaWriter:
-        from seg_cli.predict.options import PredictOptions
-
-        options = settings.get("options") or PredictOptions()
+        options = cls.predict_options(settings)
         return cls(options.alpha_bits)
 
     def picture(self, result: Decoded) -> Image.Image:

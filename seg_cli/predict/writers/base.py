@@ -8,6 +8,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from seg_cli.predict.decoded import Decoded
+    from seg_cli.predict.options import PredictOptions
 
 
 class OutputWriter:
@@ -21,6 +22,13 @@ class OutputWriter:
     def from_settings(cls, settings: dict[str, Any]) -> OutputWriter:
         """The writer for a run's `settings` (predict's drawing keys, e.g. overlay_alpha); most take none."""
         return cls()
+
+    @staticmethod
+    def predict_options(settings: dict[str, Any]) -> PredictOptions:
+        """The run's `predict:` section from `settings` (its defaults where a caller gave none)."""
+        from seg_cli.predict.options import PredictOptions
+
+        return settings.get("options") or PredictOptions()
 
     def picture(self, result: Decoded) -> Image.Image:
         """The picture to save for one image."""

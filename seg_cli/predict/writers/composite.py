@@ -27,9 +27,8 @@ class CompositeWriter(OutputWriter):
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> CompositeWriter:
         from seg_cli.predict.background import parse_background
-        from seg_cli.predict.options import PredictOptions
 
-        options = settings.get("options") or PredictOptions()
+        options = cls.predict_options(settings)
         return cls(parse_background(options.background), options.foreground)
 
     def picture(self, result: Decoded) -> Image.Image:

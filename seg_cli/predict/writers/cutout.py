@@ -24,9 +24,7 @@ class CutoutWriter(OutputWriter):
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> CutoutWriter:
-        from seg_cli.predict.options import PredictOptions
-
-        options = settings.get("options") or PredictOptions()
+        options = cls.predict_options(settings)
         return cls(options.foreground)
 
     def picture(self, result: Decoded) -> Image.Image:
