@@ -8,6 +8,7 @@ import io
 import math
 from typing import Any
 
+from seg_cli.reports.canvas import new_figure
 from seg_cli.reports.run_folder import scalars
 
 Line = dict[str, Any]  # {"label", "x": [...], "y": [...], "best": (x, y) | None}
@@ -53,16 +54,14 @@ def _finite(value: Any) -> bool:
 
 
 def draw_overlay(panels: dict[str, list[Line]]) -> str:
-    """The panels as one PNG, returned as a data URI (matplotlib, headless, imported only here)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """The panels as one PNG, returned as a data URI (a bare Figure of seg_cli.reports.canvas: no pyplot)."""
+    from matplotlib import rcParams
 
     rows = math.ceil(len(panels) / PANEL_COLUMNS)
     columns = min(len(panels), PANEL_COLUMNS)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    figure = new_figure(4.2 * columns, 3.2 * rows, layout=None)
+    axes = figure.subplots(rows, columns, squeeze=False)
+    colours = rcParams["axes.prop_cycle"].by_key()["color"]
     labels = list(dict.fromkeys(line["label"] for lines in panels.values() for line in lines))
     for ax, (title, lines) in zip(axes.flat, panels.items()):
         for line in lines:
@@ -84,5 +83,4 @@ def draw_overlay(panels: dict[str, list[Line]]) -> str:
     figure.tight_layout(rect=(0, 0.06 + 0.02 * math.ceil(len(names) / 4), 1, 1))
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90)
-    plt.close(figure)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
