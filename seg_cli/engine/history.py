@@ -3,15 +3,17 @@
 
 history.json = {"train": [{"step", "epoch", "loss", "lr"}, ...], "eval": [{"step", "epoch", <metric>: value,
 ...}, ...], "best": {"metric", "step", "value"}}: a train entry's loss is the mean of the optimizer steps since
-the previous entry (as the log line shows it), its epoch the 1-based epoch it belongs to. Both files are
-rewritten at every evaluation, so a copy of one file shows the run so far. A resumed run reads the history of
-the run it continues and carries on from the checkpoint's step.
+the previous entry (as the log line shows it), its epoch the 1-based epoch it belongs to. history.json is
+rewritten at every evaluation and curves.png at most every CURVES_EVERY_S seconds (and at the end), so a copy
+of either shows the run so far. A resumed run reads the history of the run it continues and carries on from
+the checkpoint's step.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,9 @@ log = logging.getLogger(__name__)
 
 HISTORY_FILE = "history.json"
 CURVES_FILE = "curves.png"
+# Drawing curves.png takes ~0.7 s on a CPU: with evaluations seconds apart (the synthetic quickstart's) a
+# drawing per evaluation was a tenth of the run, while a person looking at the file misses nothing at 30 s.
+CURVES_EVERY_S = 30.0
 COUNTS = ("images", "pixels")  # numbers an evaluation reports that are no metric to plot
 
 
@@ -81,24 +86,32 @@ def _is_number(value: Any) -> bool:
 
 
 class RunRecord:
-    """What rank 0 leaves in a training run's folder for people: history.json and curves.png at every
-    evaluation, and at the end the last evaluation's plots (as `seg eval` draws them); report.html with each."""
+    """What rank 0 leaves in a training run's folder for people: history.json at every evaluation, curves.png
+    at the first and then at most every CURVES_EVERY_S seconds, and at the end both and the last evaluation's
+    plots (as `seg eval` draws them); report.html with each."""
 
     def __init__(self, run_dir: Path, history: RunHistory, task: Any, draw: bool = True) -> None:
         self.run_dir, self.history, self.task, self.draw = Path(run_dir), history, task, draw
+        self.drawn_at: float | None = None  # time.monotonic() of the last curves.png
 
     def evaluated(self, step: int, epoch: int, metrics: dict[str, Any], best_step: int | None,
                   best_value: float | None) -> None:
         self.history.add_eval(step, epoch, metrics)
         self.history.set_best(best_step, best_value)
-        self.history.write(self.run_dir, self.draw)
+        due = self.drawn_at is None or time.monotonic() - self.drawn_at >= CURVES_EVERY_S
+        self._write_history(self.draw and due)
         write_report_safely(self.run_dir)
 
     def finish(self, metrics: dict[str, Any], rows: list[dict[str, Any]] | None, class_names: list[str],
                best_step: int | None, best_value: float | None) -> None:
         """The run's last writes, once metrics.json is there."""
         self.history.set_best(best_step, best_value)
-        self.history.write(self.run_dir, self.draw)
+        self._write_history(self.draw)
         if metrics and self.draw:
             write_plots(task_plots(self.task, metrics, rows, class_names), self.run_dir)
         write_report_safely(self.run_dir)
+
+    def _write_history(self, draw: bool) -> None:
+        self.history.write(self.run_dir, draw)
+        if draw:
+            self.drawn_at = time.monotonic()

@@ -234,6 +234,20 @@ def test_a_training_record_survives_a_broken_curve_and_still_writes_its_history(
     assert is_png(tmp_path / "confusion_matrix.png") and is_png(tmp_path / "per_class.png")
 
 
+def test_curves_are_redrawn_at_most_every_30_s_and_always_at_the_end(tmp_path, monkeypatch):
+    history_module = sys.modules["seg_cli.engine.history"]
+    drawn, clock = [], [100.0]
+    monkeypatch.setattr(history_module, "draw_curves", lambda data, path: drawn.append(data["eval"]["step"]))
+    monkeypatch.setattr(history_module.time, "monotonic", lambda: clock[0])
+    record = RunRecord(tmp_path, RunHistory("miou"), get_task("multiclass"))
+    for step, seconds in ((1, 0), (2, 29.9), (3, 30.0), (4, 10)):
+        clock[0] += seconds
+        record.evaluated(step, step, {"miou": step / 10}, step, step / 10)
+        assert json.loads((tmp_path / HISTORY_FILE).read_text())["eval"][-1]["step"] == step  # every time
+    record.finish({}, None, NAMES, 4, 0.4)
+    assert drawn == [[1], [1, 2, 3], [1, 2, 3, 4]]
+
+
 def test_the_report_page_is_called_quietly_absent_and_its_errors_are_one_warning(tmp_path, caplog, monkeypatch):
     monkeypatch.delitem(sys.modules, "seg_cli.reports.page", raising=False)
     calls = []
