@@ -4,6 +4,8 @@ README_COMMANDS maps each command line of the README to the argv the test runs: 
 with fixture paths substituted and size overrides appended (and, where a line needs what a sandbox
 cannot have — 8 GPUs, a second node, SLURM, downloads — the closest thing it can run, said in a
 comment). A README command missing here fails the first test, so the README cannot show an untested command.
+The `seg` commands run one after another in one process (tests/seg_process.py: the imports are paid once,
+not sixty times); the others (git, venv, torchrun, scripts) run as their own processes.
 """
 
 import os
@@ -21,6 +23,7 @@ from tests.data.matting_fixtures import write_p3m10k, write_ppm100
 from tests.helpers import FAST_TRAIN, FAST_VOC, run_dirs, write_voc
 from tests.models.fixtures import SMALLEST, write_published_cache
 from tests.models.hub_cache import SEGFORMER_B0, tiny_segformer, write_hub_cache
+from tests.seg_process import SegProcess
 from tests.video_clips import write_clip
 
 REPO = Path(__file__).resolve().parents[1]
@@ -242,27 +245,40 @@ def write_hub_caches(hf_home: Path) -> Path:
 @pytest.mark.timeout(3000)
 def test_readme_commands_run_in_order(tmp_path):
     fixtures = make_fixtures(tmp_path)
-    for command in readme_commands():
-        runs = run_dirs(tmp_path)
-        fixtures["last_run"] = str(runs[-1]) if runs else ""
-        fixtures["best"] = f"{fixtures['last_run']}/checkpoints/best.pt"
-        argv = [a.format(**fixtures) for a in README_COMMANDS[command]]
-        if argv[0] == SEG:
-            argv = [sys.executable, "-m", "seg_cli", *argv[1:]]
+    env = {"TORCH_HOME": fixtures["torch_home"], "HF_HOME": fixtures["hf_home"], "HF_HUB_OFFLINE": "1"}
+    with SegProcess(tmp_path, env) as seg:
+        for command in readme_commands():
+            run_readme_command(command, fixtures, tmp_path, seg, env)
+    assert_readme_outputs(tmp_path)
+
+
+def run_readme_command(command: str, fixtures: dict[str, str], tmp_path: Path, seg: SegProcess,
+                       env: dict[str, str]) -> None:
+    """Run one README command (`seg ...` in `seg`'s process, anything else as its own process) and note the
+    runs that later commands refer to."""
+    runs = run_dirs(tmp_path)
+    fixtures["last_run"] = str(runs[-1]) if runs else ""
+    fixtures["best"] = f"{fixtures['last_run']}/checkpoints/best.pt"
+    argv = [a.format(**fixtures) for a in README_COMMANDS[command]]
+    if argv[0] == SEG:
+        result = seg.run(*argv[1:], timeout=900)
+    else:
         result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=900,
-                                env={**os.environ, "TORCH_HOME": fixtures["torch_home"],
-                                     "HF_HOME": fixtures["hf_home"], "HF_HUB_OFFLINE": "1"})
-        assert result.returncode == 0, f"{command}\n{result.stdout[-1500:]}\n{result.stderr[-3000:]}"
-        if command.startswith("seg train model=fcn_resnet50 dataset=voc"):
-            fixtures["voc_run"] = str(run_dirs(tmp_path)[-1])
-        for family in ("hf", "smp"):  # the checkpoints `seg export format=hf|smp` exports
-            if command.startswith(f"seg train model={family} "):
-                fixtures[f"{family}_best"] = str(run_dirs(tmp_path)[-1] / "checkpoints" / "best.pt")
-        if command.startswith("seg train experiment=hk_matting"):
-            fixtures["matting_best"] = str(sorted((tmp_path / "matting_runs" / "train").glob("*/*"))[-1]
-                                           / "checkpoints" / "best.pt")
-        if "first_best" not in fixtures and run_dirs(tmp_path):
-            fixtures["first_best"] = str(run_dirs(tmp_path)[0] / "checkpoints" / "best.pt")
+                                env={**os.environ, **env})
+    assert result.returncode == 0, f"{command}\n{result.stdout[-1500:]}\n{result.stderr[-3000:]}"
+    if command.startswith("seg train model=fcn_resnet50 dataset=voc"):
+        fixtures["voc_run"] = str(run_dirs(tmp_path)[-1])
+    for family in ("hf", "smp"):  # the checkpoints `seg export format=hf|smp` exports
+        if command.startswith(f"seg train model={family} "):
+            fixtures[f"{family}_best"] = str(run_dirs(tmp_path)[-1] / "checkpoints" / "best.pt")
+    if command.startswith("seg train experiment=hk_matting"):
+        fixtures["matting_best"] = str(sorted((tmp_path / "matting_runs" / "train").glob("*/*"))[-1]
+                                       / "checkpoints" / "best.pt")
+    if "first_best" not in fixtures and run_dirs(tmp_path):
+        fixtures["first_best"] = str(run_dirs(tmp_path)[0] / "checkpoints" / "best.pt")
+
+
+def assert_readme_outputs(tmp_path: Path) -> None:
     assert (tmp_path / "masks" / "a.png").is_file() and (tmp_path / "cutouts" / "photo_cutout.png").is_file()
     assert (tmp_path / "model.onnx").is_file() and (tmp_path / "model.pt").is_file()
     assert (tmp_path / "my-segformer" / "config.json").is_file() and (tmp_path / "my-smp-model" / "config.json").is_file()

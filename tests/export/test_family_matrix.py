@@ -3,22 +3,23 @@
 command itself; a size-bound model at a fixed size, said in one line). One model of each family also exports
 its own folder format. HF_HUB_OFFLINE=1 throughout: the HF models are tiny configs saved with save_pretrained.
 
-The commands of one model run through `seg_cli.cli.main` (the `seg` entry point) one after the other in one
-subprocess: a process per command would pay the imports of torch, timm and transformers four times a model,
-which is most of this matrix's time."""
+The commands of one model run one after the other in one process (tests/seg_process.py): a process per
+command would pay the imports of torch, timm and transformers four times a model, which is most of this
+matrix's time. The models run two at a time, each process on one thread: tracing and exporting is mostly
+single-threaded Python, so two share the CI machine's two cores better than one does."""
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from tests.helpers import FAST_TRAIN
+from tests.seg_process import SegProcess
 
 pytest.importorskip("onnxruntime")
 SMP_ARCHS = ["unet", "unetplusplus", "manet", "linknet", "fpn", "pspnet", "deeplabv3", "deeplabv3plus", "pan",
@@ -29,38 +30,7 @@ SIZE_BOUND = {("smp", "pspnet"), ("smp", "upernet"), ("hf", "upernet"), ("hf", "
 FOLDER_FORMAT = {("smp", "fpn"): "smp", ("hf", "segformer"): "hf", ("hf", "mask2former"): "hf"}
 CASES = [("smp", arch) for arch in SMP_ARCHS] + [("hf", kind) for kind in HF_TYPES]
 PHOTO = (61, 37)  # width, height: odd, and no multiple of any stride
-# Runs each argv list through seg's entry point; "### seg CMD" and "### exit N" frame each command's output.
-DRIVER = """
-import json, sys
-from seg_cli.cli import main
-for argv in json.loads(sys.argv[1]):
-    for stream in (sys.stdout, sys.stderr):
-        print("### seg " + argv[0], file=stream, flush=True)
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    print(f"### exit {code or 0}", flush=True)
-    if code:
-        sys.exit(code)
-"""
-
-
-def run_commands(commands: list[list[str]], cwd: Path, env: dict[str, str]) -> dict[str, str]:
-    """{command: its stdout} after running `commands` in one process; fails on the first non-zero exit."""
-    import os
-
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
-    full_env.pop("HYDRA_FULL_ERROR", None)
-    result = subprocess.run([sys.executable, "-c", DRIVER, json.dumps(commands)], cwd=cwd, capture_output=True,
-                            text=True, timeout=600, env=full_env)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    parts = re.split(r"^### seg (\w+)\n", result.stdout, flags=re.M)[1:]
-    outputs = {}
-    for name, text in zip(parts[::2], parts[1::2]):
-        assert text.rstrip().endswith("### exit 0"), text
-        outputs[name] = outputs.get(name, "") + text
-    return outputs
+PARALLEL = 2
 
 
 def hf_folder(model_type: str, root: Path) -> Path:
@@ -90,27 +60,60 @@ def model_overrides(family: str, name: str, root: Path) -> list[str]:
     return ["model=hf", f"model.name={hf_folder(name, root)}", "model.pretrained=true"]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("family,name", CASES, ids=[f"{f}-{n}" for f, n in CASES])
-def test_train_eval_predict_and_export(family, name, tmp_path):
-    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf-home")}
-    ckpt, onnx_file = tmp_path / "run" / "checkpoints" / "best.pt", tmp_path / "model.onnx"
-    Image.new("RGB", PHOTO, (90, 140, 30)).save(tmp_path / "photo.png")
+def case_commands(family: str, name: str, root: Path) -> list[list[str]]:
+    """train a few steps, eval, predict an odd-sized photo, export ONNX (and the family's folder format)."""
+    ckpt = root / "run" / "checkpoints" / "best.pt"
+    Image.new("RGB", PHOTO, (90, 140, 30)).save(root / "photo.png")
     commands = [
-        ["train", *FAST_TRAIN, "train.tb_images=0", *model_overrides(family, name, tmp_path),
-         f"hydra.run.dir={tmp_path / 'run'}"],
+        ["train", *FAST_TRAIN, "train.tb_images=0", *model_overrides(family, name, root), f"hydra.run.dir={root / 'run'}"],
         ["eval", f"ckpt={ckpt}", "workers=0"],
-        ["predict", str(tmp_path / "photo.png"), f"ckpt={ckpt}", f"out={tmp_path / 'pred'}"],
+        ["predict", str(root / "photo.png"), f"ckpt={ckpt}", f"out={root / 'pred'}"],
         # 64: from a 48-pixel sample torch.export guards SegFormer's H, W >= 33, which dynamic dims refuse
-        ["export", f"ckpt={ckpt}", f"out={onnx_file}", "height=64", "width=64"],
+        ["export", f"ckpt={ckpt}", f"out={root / 'model.onnx'}", "height=64", "width=64"],
     ]
     fmt = FOLDER_FORMAT.get((family, name))
     if fmt:
-        commands.append(["export", f"ckpt={ckpt}", f"format={fmt}", f"out={tmp_path / fmt}"])
-    outputs = run_commands(commands, tmp_path, env)
+        commands.append(["export", f"ckpt={ckpt}", f"format={fmt}", f"out={root / fmt}"])
+    return commands
+
+
+def run_case(commands: list[list[str]], root: Path) -> tuple[dict[str, str], Path]:
+    """({command: its stdout}, root) after running `commands` in one process in `root`; fails on the first
+    non-zero exit."""
+    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(root / "hf-home"), "OMP_NUM_THREADS": "1"}
+    outputs: dict[str, str] = {}
+    with SegProcess(root, env) as seg:
+        for command in commands:
+            result = seg.run(*command)
+            assert result.returncode == 0, f"seg {' '.join(command)}\n{result.stdout[-2000:]}{result.stderr[-3000:]}"
+            outputs[command[0]] = outputs.get(command[0], "") + result.stdout
+    return outputs, root
+
+
+@pytest.fixture(scope="module")
+def started_cases(request, tmp_path_factory):
+    """The cases this session selected, started in the background PARALLEL at a time, in test order. Their
+    files (the HF models, seeded) are written here, in one thread, so they do not depend on the timing."""
+    selected = [(item.callspec.params["family"], item.callspec.params["name"]) for item in request.session.items
+                if item.module is request.module and hasattr(item, "callspec")]
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        futures: dict[tuple[str, str], Future] = {}
+        for family, name in selected:
+            root = tmp_path_factory.mktemp(f"{family}-{name}")
+            futures[family, name] = pool.submit(run_case, case_commands(family, name, root), root)
+        yield futures
+        for future in futures.values():
+            future.cancel()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family,name", CASES, ids=[f"{f}-{n}" for f, n in CASES])
+def test_train_eval_predict_and_export(family, name, started_cases):
+    outputs, root = started_cases[family, name].result(timeout=1200)
+    onnx_file = root / "model.onnx"
 
     assert "mIoU" in outputs["eval"]
-    written = list((tmp_path / "pred").rglob("*.png"))
+    written = list((root / "pred").rglob("*.png"))
     assert written and all(Image.open(path).size == PHOTO for path in written)
     assert float(re.search(r"max \|onnx - pytorch\| = (\S+)", outputs["export"]).group(1)) <= 1e-3
     fixed = "model.onnx takes 64x64 images only" in outputs["export"]
@@ -120,6 +123,7 @@ def test_train_eval_predict_and_export(family, name, tmp_path):
         from seg_cli.export.onnx_runtime import OnnxSegmenter
 
         assert OnnxSegmenter(onnx_file).metadata["fixed_size"] == [64, 64]
+    fmt = FOLDER_FORMAT.get((family, name))
     if fmt:
         assert f"max |{fmt} - pytorch| = 0.00e+00" in outputs["export"]
-        assert json.loads((tmp_path / fmt / "seg.json").read_text())["class_names"][1] == "circle"
+        assert json.loads((root / fmt / "seg.json").read_text())["class_names"][1] == "circle"
