@@ -17,19 +17,19 @@ DATASETS = {"cityscapes": (write_cityscapes, "val"), "ade20k": (write_ade20k, "v
     "cityscapes", "ade20k", pytest.param("coco_stuff164k", marks=pytest.mark.slow),
     pytest.param("camvid", marks=pytest.mark.slow),
 ])
-def test_train_eval_predict(tmp_path, option):
+def test_train_eval_predict(seg, tmp_path, option):
     writer, _ = DATASETS[option]
     root = writer(tmp_path / "data")
-    trained = run_seg("train", f"dataset={option}", f"dataset.root={root}", *TINY, cwd=tmp_path)
+    trained = seg.run("train", f"dataset={option}", f"dataset.root={root}", *TINY)
     assert trained.returncode == 0, trained.stderr[-3000:]
     metrics = read_metrics(run_dirs(tmp_path)[-1])
     assert metrics["epoch"] == 1 and len(metrics["per_class_iou"]) == {"cityscapes": 19, "ade20k": 150,
                                                                         "coco_stuff164k": 171, "camvid": 11}[option]
-    assert run_seg("eval", "workers=0", cwd=tmp_path).returncode == 0
+    assert seg.run("eval", "workers=0").returncode == 0
     assert read_metrics(run_dirs(tmp_path, "eval")[-1])["pixels"] == metrics["pixels"] > 0
     images = sorted(p for p in root.rglob("*") if p.suffix in (".jpg", ".png") and "leftImg8bit" in str(p)
                     or p.suffix == ".jpg" or (option == "camvid" and p.parent.name == "val"))
-    predicted = run_seg("predict", str(images[0]), f"out={tmp_path / 'pred'}", "save=[mask,color]", cwd=tmp_path)
+    predicted = seg.run("predict", str(images[0]), f"out={tmp_path / 'pred'}", "save=[mask,color]")
     assert predicted.returncode == 0, predicted.stderr[-3000:]
     assert sorted(p.suffix for p in (tmp_path / "pred").iterdir()) == [".png", ".png"]
     palette = dataset_config(option)["palette"]
@@ -39,19 +39,19 @@ def test_train_eval_predict(tmp_path, option):
         assert used <= {tuple(c) for c in palette}, used
 
 
-def test_drive_unet_preset_trains_evaluates_and_predicts(tmp_path):
+def test_drive_unet_preset_trains_evaluates_and_predicts(seg, tmp_path):
     from tests.data.fixtures import write_drive
 
     root = write_drive(tmp_path / "data")
-    trained = run_seg("train", "experiment=drive_unet", f"dataset.root={root}", "model.base_channels=4",
-                      "model.depth=2", "train.eval_every=1", *TINY, cwd=tmp_path)
+    trained = seg.run("train", "experiment=drive_unet", f"dataset.root={root}", "model.base_channels=4",
+                      "model.depth=2", "train.eval_every=1", *TINY)
     assert trained.returncode == 0, trained.stderr[-3000:]
     metrics = read_metrics(run_dirs(tmp_path)[-1])
     assert set(metrics["per_class_iou"]) == {"background", "vessel"}
     assert metrics["pixels"] == 2 * 36 * (40 - 4)  # the field of view of the two test images only
-    assert run_seg("eval", "workers=0", cwd=tmp_path).returncode == 0
+    assert seg.run("eval", "workers=0").returncode == 0
     image = root / "test" / "images" / "01_test.tif"
-    predicted = run_seg("predict", str(image), f"out={tmp_path / 'pred'}", "save=mask", cwd=tmp_path)
+    predicted = seg.run("predict", str(image), f"out={tmp_path / 'pred'}", "save=mask")
     assert predicted.returncode == 0, predicted.stderr[-3000:]
     assert (tmp_path / "pred" / "01_test.png").is_file()
 

@@ -81,23 +81,23 @@ def toolbox_scores(maps: list[np.ndarray], truths: list[np.ndarray], beta2: floa
 
 
 @pytest.mark.slow
-def test_minmax_saliency_metrics_equal_the_toolbox_on_predicted_maps(tmp_path):
+def test_minmax_saliency_metrics_equal_the_toolbox_on_predicted_maps(seg, tmp_path):
     root = write_duts(tmp_path / "DUTS", n_train=4, n_val=3)
     for mask_path in (root / "DUTS-TE" / "DUTS-TE-Mask").glob("*.png"):  # a column exactly at 128: background
         mask = np.asarray(Image.open(mask_path)).copy()
         mask[:, 1] = 128
         Image.fromarray(mask).save(mask_path)
     model = ["model=unet", "model.base_channels=4", "model.depth=2"]
-    trained = run_seg("train", "dataset=duts", f"dataset.root={root}", *model, *TINY, "dataset.threshold=128",
-                      "eval.sod_normalize=minmax", cwd=tmp_path)
+    trained = seg.run("train", "dataset=duts", f"dataset.root={root}", *model, *TINY, "dataset.threshold=128",
+                      "eval.sod_normalize=minmax")
     assert trained.returncode == 0, trained.stderr[-3000:]
-    assert run_seg("eval", "workers=0", cwd=tmp_path).returncode == 0  # the checkpoint's own convention
-    assert run_seg("eval", "workers=0", "eval.sod_normalize=none", cwd=tmp_path).returncode == 0
+    assert seg.run("eval", "workers=0").returncode == 0  # the checkpoint's own convention
+    assert seg.run("eval", "workers=0", "eval.sod_normalize=none").returncode == 0
     normalised, raw = (read_metrics(run) for run in run_dirs(tmp_path, "eval")[-2:])
     assert (normalised["sod_normalize"], raw["sod_normalize"]) == ("minmax", "none")
 
     images = root / "DUTS-TE" / "DUTS-TE-Image"
-    predicted = run_seg("predict", str(images), "save=prob", f"out={tmp_path / 'maps'}", cwd=tmp_path)
+    predicted = seg.run("predict", str(images), "save=prob", f"out={tmp_path / 'maps'}")
     assert predicted.returncode == 0, predicted.stderr[-3000:]
     stems = sorted(p.stem for p in images.iterdir())
     maps = [np.asarray(Image.open(tmp_path / "maps" / f"{stem}_prob.png")) for stem in stems]

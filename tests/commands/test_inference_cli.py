@@ -64,11 +64,11 @@ def test_predict_with_exported_onnx_matches_torch(trained, tmp_path):
 
 
 @pytest.mark.slow
-def test_focal_loss_trains(tmp_path):
-    result = run_seg("train", *FAST_TRAIN, "loss=focal", "loss.gamma=1.0", "loss.class_weights=[1,2,2,2]", cwd=tmp_path)
+def test_focal_loss_trains(seg, tmp_path):
+    result = seg.run("train", *FAST_TRAIN, "loss=focal", "loss.gamma=1.0", "loss.class_weights=[1,2,2,2]")
     assert result.returncode == 0, result.stderr
     assert read_metrics(run_dirs(tmp_path)[-1])["epoch"] == 1
-    wrong = run_seg("train", *FAST_TRAIN, "loss=focal", "loss.class_weights=[1,2]", cwd=tmp_path)
+    wrong = seg.run("train", *FAST_TRAIN, "loss=focal", "loss.class_weights=[1,2]")
     assert wrong.returncode == 1 and "loss.class_weights lists 2 weights" in wrong.stderr
 
 
@@ -87,9 +87,9 @@ def test_square_sizes_and_single_items_are_one_value(trained, tmp_path):
 
 
 @pytest.mark.slow
-def test_rectangular_train_crop_and_single_split(tmp_path):
-    result = run_seg("train", *FAST_TRAIN, "dataset.crop_size=[32,40]", cwd=tmp_path)
+def test_rectangular_train_crop_and_single_split(seg, tmp_path):
+    result = seg.run("train", *FAST_TRAIN, "dataset.crop_size=[32,40]")
     assert result.returncode == 0, result.stderr
-    checked = run_seg("data", "check", "splits=val", "dataset.val_size=3", cwd=tmp_path)
+    checked = seg.run("data", "check", "splits=val", "dataset.val_size=3")
     assert checked.returncode == 0, checked.stderr
     assert "val" in checked.stdout and "train" not in checked.stdout.replace("trained", "")

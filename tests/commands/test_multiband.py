@@ -48,26 +48,25 @@ def assert_predicted(out, stem: str, size: tuple[int, int]) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", [SMALL_UNET, ["model=lraspp_mobilenet_v3_large"]], ids=["unet", "lraspp"])
-def test_four_band_tiffs_train_evaluate_and_predict(tmp_path, bands, model):
-    ok(run_seg("train", *folder_of_bands(bands), *model, *TINY, cwd=tmp_path))
+def test_four_band_tiffs_train_evaluate_and_predict(seg, tmp_path, bands, model):
+    ok(seg.run("train", *folder_of_bands(bands), *model, *TINY))
     config = checkpoint_config(tmp_path)
     assert config["model"]["in_channels"] == config["dataset"]["in_channels"] == 4
-    ok(run_seg("eval", "workers=0", cwd=tmp_path))
+    ok(seg.run("eval", "workers=0"))
     out = tmp_path / "pred"
-    ok(run_seg("predict", str(bands / "images" / "img_000.tif"), f"out={out}", "save=[prob,mask,cutout,overlay]",
-               cwd=tmp_path))
+    ok(seg.run("predict", str(bands / "images" / "img_000.tif"), f"out={out}", "save=[prob,mask,cutout,overlay]"))
     assert_predicted(out, "img_000", (40, 32))
     assert Image.open(out / "img_000_overlay.jpg").size == (40, 32)
     Image.new("RGB", (20, 20)).save(tmp_path / "photo.jpg")  # 3 bands for a 4-band model: refused by name
-    refused = run_seg("predict", str(tmp_path / "photo.jpg"), f"out={out}", cwd=tmp_path)
+    refused = seg.run("predict", str(tmp_path / "photo.jpg"), f"out={out}")
     assert refused.returncode == 1
     assert "photo.jpg has 3 bands but dataset.in_channels=4" in refused.stdout + refused.stderr
 
 
 @pytest.mark.slow
-def test_four_band_checkpoint_exports_with_four_input_channels(tmp_path, bands):
-    ok(run_seg("train", *folder_of_bands(bands), *SMALL_UNET, *TINY, cwd=tmp_path))
-    out = ok(run_seg("export", "format=torchscript", f"out={tmp_path / 'm.pt'}", cwd=tmp_path))
+def test_four_band_checkpoint_exports_with_four_input_channels(seg, tmp_path, bands):
+    ok(seg.run("train", *folder_of_bands(bands), *SMALL_UNET, *TINY))
+    out = ok(seg.run("export", "format=torchscript", f"out={tmp_path / 'm.pt'}"))
     assert "[batch, 4, height, width]" in out
     difference = float(re.search(r"max \|torchscript - pytorch\| = (\S+)", out).group(1))
     assert difference < 1e-3
@@ -80,36 +79,35 @@ def test_four_band_checkpoint_exports_with_four_input_channels(tmp_path, bands):
 
 
 @pytest.mark.slow
-def test_four_band_onnx_export_predicts_like_the_checkpoint(tmp_path, bands):
+def test_four_band_onnx_export_predicts_like_the_checkpoint(seg, tmp_path, bands):
     pytest.importorskip("onnxruntime")
-    ok(run_seg("train", *folder_of_bands(bands), *SMALL_UNET, *TINY, cwd=tmp_path))
-    out = ok(run_seg("export", f"out={tmp_path / 'm.onnx'}", cwd=tmp_path))
+    ok(seg.run("train", *folder_of_bands(bands), *SMALL_UNET, *TINY))
+    out = ok(seg.run("export", f"out={tmp_path / 'm.onnx'}"))
     assert "[batch, 4, height, width]" in out
     image = str(bands / "images" / "img_001.tif")
-    ok(run_seg("predict", image, f"out={tmp_path / 'torch'}", cwd=tmp_path))
-    ok(run_seg("predict", image, "backend=onnx", f"model_file={tmp_path / 'm.onnx'}", f"out={tmp_path / 'onnx'}",
-               cwd=tmp_path))
+    ok(seg.run("predict", image, f"out={tmp_path / 'torch'}"))
+    ok(seg.run("predict", image, "backend=onnx", f"model_file={tmp_path / 'm.onnx'}", f"out={tmp_path / 'onnx'}"))
     torch_prob = np.asarray(Image.open(tmp_path / "torch" / "img_001_prob.png"), dtype=int)
     onnx_prob = np.asarray(Image.open(tmp_path / "onnx" / "img_001_prob.png"), dtype=int)
     assert np.abs(torch_prob - onnx_prob).max() <= 1
 
 
-def test_16_bit_grey_pngs_train_with_one_channel_and_predict(tmp_path):
+def test_16_bit_grey_pngs_train_with_one_channel_and_predict(seg, tmp_path):
     root = write_grey16_folder(tmp_path / "grey", n=6)
-    ok(run_seg("train", "dataset=folder", f"dataset.root={root}", "dataset.in_channels=1", "dataset.val_fraction=0.34",
-               "model.base_channels=4", "model.depth=2", *TINY, cwd=tmp_path))
+    ok(seg.run("train", "dataset=folder", f"dataset.root={root}", "dataset.in_channels=1", "dataset.val_fraction=0.34",
+               "model.base_channels=4", "model.depth=2", *TINY))
     config = checkpoint_config(tmp_path)
     assert config["model"]["in_channels"] == 1 and config["model"]["_target_"].endswith("unet")
     out = tmp_path / "pred"
-    ok(run_seg("predict", str(root / "images" / "img_002.png"), f"out={out}", cwd=tmp_path))
+    ok(seg.run("predict", str(root / "images" / "img_002.png"), f"out={out}"))
     assert_predicted(out, "img_002", (40, 32))
     rgb = np.asarray(Image.open(out / "img_002_cutout.png"))[..., :3]
     assert (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()  # grey, replicated
 
 
-def test_data_stats_prints_per_channel_mean_and_std_on_the_unit_scale(tmp_path, bands):
-    out = ok(run_seg("data", "stats", *folder_of_bands(bands)[:4], "dataset.val_fraction=0",
-                     f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path))
+def test_data_stats_prints_per_channel_mean_and_std_on_the_unit_scale(seg, tmp_path, bands):
+    out = ok(seg.run("data", "stats", *folder_of_bands(bands)[:4], "dataset.val_fraction=0",
+                     f"hydra.run.dir={tmp_path / 'run'}"))
     pixels = np.stack([tifffile.imread(p) for p in sorted((bands / "images").glob("*.tif"))]) / 65535
     mean, std = pixels.reshape(-1, 4).mean(0), pixels.reshape(-1, 4).std(0)
     line = next(x for x in out.splitlines() if x.startswith("command line:"))
@@ -117,8 +115,8 @@ def test_data_stats_prints_per_channel_mean_and_std_on_the_unit_scale(tmp_path, 
                for key in ("mean", "std")}
     assert "dataset.in_channels=4" in line
     assert np.allclose(printed["mean"], mean, atol=6e-5) and np.allclose(printed["std"], std, atol=6e-5)
-    ok(run_seg("data", "show", *folder_of_bands(bands), f"out={tmp_path / 'grid.png'}", "n=2", "cell_size=32",
-               f"hydra.run.dir={tmp_path / 'show'}", cwd=tmp_path))
+    ok(seg.run("data", "show", *folder_of_bands(bands), f"out={tmp_path / 'grid.png'}", "n=2", "cell_size=32",
+               f"hydra.run.dir={tmp_path / 'show'}"))
     assert Image.open(tmp_path / "grid.png").mode == "RGB"  # 4 bands shown by their RGB view
 
 

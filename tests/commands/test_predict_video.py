@@ -51,10 +51,10 @@ def trained(request, tmp_path_factory) -> tuple[str, Path]:
     return request.param, run_dirs(root)[-1] / "checkpoints" / "best.pt"
 
 
-def test_each_output_video_keeps_rate_count_size_and_audio_and_matches_the_frames(tmp_path, clip, trained):
+def test_each_output_video_keeps_rate_count_size_and_audio_and_matches_the_frames(seg, tmp_path, clip, trained):
     task, ckpt = trained
     _, options, kinds, _ = TASKS[task]
-    result = run_seg("predict", str(clip), f"ckpt={ckpt}", f"out={tmp_path / 'out'}", *options, cwd=tmp_path)
+    result = seg.run("predict", str(clip), f"ckpt={ckpt}", f"out={tmp_path / 'out'}", *options)
     assert result.returncode == 0, result.stderr[-2000:]
     alpha_video = next((o.split("=")[1] for o in options if o.startswith("predict.alpha_video=")), None)
     extra = ["mask"] + ["cutout"] * bool(alpha_video)
@@ -78,8 +78,8 @@ def test_each_output_video_keeps_rate_count_size_and_audio_and_matches_the_frame
     picks = [0, 5, 11]
     for index in picks:
         Image.fromarray(frames[index]).save(tmp_path / f"frame{index}.png")
-    single = run_seg("predict", *[str(tmp_path / f"frame{i}.png") for i in picks], f"ckpt={ckpt}",
-                     f"out={tmp_path / 'single'}", f"save=[mask,{kinds[0]}]", cwd=tmp_path)
+    single = seg.run("predict", *[str(tmp_path / f"frame{i}.png") for i in picks], f"ckpt={ckpt}",
+                     f"out={tmp_path / 'single'}", f"save=[mask,{kinds[0]}]")
     assert single.returncode == 0, single.stderr[-2000:]
     video_frames = decode_rgb(tmp_path / "out" / f"clip_{kinds[0]}.mp4")
     suffix = ".jpg" if kinds[0] == "overlay" else ".png"

@@ -20,7 +20,7 @@ from seg_cli.metrics.matting_scorer import MattingScorer
 from seg_cli.metrics.names import resolve_best_metric
 from seg_cli.metrics.scorers import BinaryScorer, MulticlassScorer, build_scorer
 from seg_cli.tasks import get_task
-from tests.helpers import FAST_TRAIN, read_metrics, run_dirs, run_seg
+from tests.helpers import FAST_TRAIN, read_metrics, run_dirs
 
 # What each task must answer, written out by hand; a new task needs its row here.
 EXPECTED = {
@@ -110,17 +110,17 @@ def test_matting_decodes_the_sigmoid_as_alpha_and_draws_truth_prediction_and_err
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", TASKS)
-def test_train_eval_predict(name, tmp_path):
+def test_train_eval_predict(seg, name, tmp_path):
     want = EXPECTED[name]
     dataset = [f"dataset={want['dataset']}", f"dataset.task={name}", f"dataset.num_classes={want['num_classes']}"]
-    trained = run_seg("train", *FAST_TRAIN, *dataset, cwd=tmp_path)
+    trained = seg.run("train", *FAST_TRAIN, *dataset)
     assert trained.returncode == 0, trained.stderr[-3000:]
     assert read_metrics(run_dirs(tmp_path)[-1])["best_metric"] == want["best"]
-    evaluated = run_seg("eval", "workers=0", cwd=tmp_path)
+    evaluated = seg.run("eval", "workers=0")
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert want["best"] in read_metrics(run_dirs(tmp_path, "eval")[-1])
     Image.new("RGB", (30, 22), (90, 120, 30)).save(tmp_path / "photo.jpg")
-    predicted = run_seg("predict", str(tmp_path / "photo.jpg"), f"out={tmp_path / 'out'}", cwd=tmp_path)
+    predicted = seg.run("predict", str(tmp_path / "photo.jpg"), f"out={tmp_path / 'out'}")
     assert predicted.returncode == 0, predicted.stderr[-3000:]
     from seg_cli.predict.naming import output_path
 
