@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -71,10 +72,11 @@ def write_voc(root: Path, n_train: int = 4, n_val: int = 3, size: tuple[int, int
     return root / "VOCdevkit"
 
 
-def assert_predicts_at_photo_size(ckpt: Path, root: Path, env: dict | None = None) -> None:
-    """`seg predict` of an odd-sized (61 x 37) photo with `ckpt` exits 0 and writes its outputs at that size."""
+def assert_predicts_at_photo_size(ckpt: Path, root: Path, seg: Any) -> None:
+    """`seg predict` of an odd-sized (61 x 37) photo with `ckpt` (through `seg`, a tests.seg_process.SegProcess
+    in `root`) exits 0 and writes its outputs at that size."""
     Image.new("RGB", (61, 37), (90, 140, 30)).save(root / "photo.png")
-    result = run_seg("predict", str(root / "photo.png"), f"ckpt={ckpt}", f"out={root / 'pred'}", cwd=root, env=env)
+    result = seg.run("predict", str(root / "photo.png"), f"ckpt={ckpt}", f"out={root / 'pred'}")
     assert result.returncode == 0, result.stderr
     written = list((root / "pred").rglob("*.png"))
     assert written and all(Image.open(path).size == (61, 37) for path in written)

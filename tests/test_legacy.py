@@ -19,17 +19,17 @@ def test_a_pre_move_loss_config_builds_the_same_loss():
     assert torch.equal(builder(**kwargs)(logits, target), today(logits, target))
 
 
-def test_a_checkpoint_written_before_the_moves_evaluates_and_resumes(tmp_path):
+def test_a_checkpoint_written_before_the_moves_evaluates_and_resumes(seg, tmp_path):
     """A DUTS checkpoint whose config names the old dataset and loss classes (and lacks the keys they
     implied) goes through `seg eval` and `seg train train.resume=PATH` as before."""
     from seg_cli.checkpoint import load_checkpoint, save_checkpoint
     from tests.data.fixtures import write_duts
-    from tests.helpers import read_metrics, run_dirs, run_seg
+    from tests.helpers import read_metrics, run_dirs
 
     root = write_duts(tmp_path / "DUTS")
     tiny = ["model=unet", "model.base_channels=4", "model.depth=2", "train.epochs=1", "train.batch_size=2",
             "train.workers=0", "train.progress=false", "dataset.base_size=32", "dataset.crop_size=32"]
-    assert run_seg("train", "dataset=duts", f"dataset.root={root}", *tiny, cwd=tmp_path).returncode == 0
+    assert seg.run("train", "dataset=duts", f"dataset.root={root}", *tiny).returncode == 0
     ckpt = run_dirs(tmp_path)[-1] / "checkpoints" / "last.pt"
     state = load_checkpoint(ckpt)
     dataset = {k: v for k, v in state["config"]["dataset"].items()
@@ -41,9 +41,9 @@ def test_a_checkpoint_written_before_the_moves_evaluates_and_resumes(tmp_path):
     old = tmp_path / "old.pt"
     save_checkpoint(state, old)
 
-    evaluated = run_seg("eval", f"ckpt={old}", "workers=0", cwd=tmp_path)
+    evaluated = seg.run("eval", f"ckpt={old}", "workers=0")
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     assert read_metrics(run_dirs(tmp_path, "eval")[-1])["images"] == 3
-    resumed = run_seg("train", f"train.resume={old}", "train.epochs=2", cwd=tmp_path)
+    resumed = seg.run("train", f"train.resume={old}", "train.epochs=2")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert read_metrics(run_dirs(tmp_path)[-1])["epoch"] == 2

@@ -88,7 +88,7 @@ def test_show_writes_a_grid_of_images_and_masks(tmp_path):
     assert Image.open(out).size == (2 * 2 * 32, 2 * 32)
 
 
-def test_check_reports_stored_values_and_the_convention_they_look_like(tmp_path):
+def test_check_reports_stored_values_and_the_convention_they_look_like(seg, tmp_path):
     """Masks with 0 = unlabelled and classes 1..21: check names reduce_zero_label, and passes with it."""
     voc = write_voc(tmp_path / "data")
     for path in (voc / "VOC2012" / "SegmentationClass").glob("*.png"):
@@ -97,12 +97,11 @@ def test_check_reports_stored_values_and_the_convention_they_look_like(tmp_path)
         mask[mask > 0] += 1
         mask[0, 0] = 21
         Image.fromarray(mask).save(path)
-    result = run_seg("data", "check", "dataset=voc", f"dataset.root={voc}", cwd=tmp_path)
+    result = seg.run("data", "check", "dataset=voc", f"dataset.root={voc}")
     assert result.returncode == 1
     assert "mask values read (as stored): 0, 2, 3, 4, 5, 6, 7, 8, 21" in result.stdout
     assert "looks like 0 as 'unlabelled' with classes 1..N: set dataset.reduce_zero_label=true" in result.stdout
-    fixed = run_seg("data", "check", "dataset=voc", f"dataset.root={voc}", "dataset.reduce_zero_label=true",
-                    cwd=tmp_path)
+    fixed = seg.run("data", "check", "dataset=voc", f"dataset.root={voc}", "dataset.reduce_zero_label=true")
     assert fixed.returncode == 0, fixed.stdout[-2000:]
     assert "looks like" not in fixed.stdout and "no problems found" in fixed.stdout
     assert "mask values read (after dataset.label_map / reduce_zero_label): 1, 2, 3, 4, 5, 6, 7, 20, 255" in fixed.stdout

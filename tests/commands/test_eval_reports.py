@@ -144,14 +144,14 @@ def test_stored_threshold_reads_the_checkpoint_through_checkpoint_threshold(tmp_
 
 
 @pytest.mark.slow
-def test_eval_per_image_csv_names_the_image_file(tmp_path):
+def test_eval_per_image_csv_names_the_image_file(seg, tmp_path):
     from tests.data.fixtures import write_folder
 
     root = write_folder(tmp_path / "mine")
     tiny = ["model=unet", "model.base_channels=4", "model.depth=2", "train.epochs=1", "train.batch_size=2",
             "train.workers=0", "train.progress=false", "dataset.base_size=32", "dataset.crop_size=32"]
-    assert run_seg("train", "dataset=folder", f"dataset.root={root}", *tiny, cwd=tmp_path).returncode == 0
-    assert run_seg("eval", "workers=0", cwd=tmp_path).returncode == 0
+    assert seg.run("train", "dataset=folder", f"dataset.root={root}", *tiny).returncode == 0
+    assert seg.run("eval", "workers=0").returncode == 0
     rows = read_rows(run_dirs(tmp_path, "eval")[-1])
     assert rows and all(r["image"].startswith(str(root / "images")) and r["image"].endswith(".jpg") for r in rows)
     assert all(r["mask"] == str(root / "masks" / (r["image"].rsplit("/", 1)[-1][:-4] + ".png")) for r in rows)

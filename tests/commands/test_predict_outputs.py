@@ -109,12 +109,12 @@ def digests(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir() if p.is_file()}
 
 
-def test_predict_into_the_input_folder_keeps_the_photos(tmp_path, checkpoint):
+def test_predict_into_the_input_folder_keeps_the_photos(seg, tmp_path, checkpoint):
     photos = tmp_path / "photos"
     photo(photos / "chelsea.png", 0)
     photo(photos / "coffee.png", 1)
     before = digests(photos)
-    result = run_seg("predict", str(photos), f"out={photos}", f"ckpt={checkpoint}", cwd=tmp_path)
+    result = seg.run("predict", str(photos), f"out={photos}", f"ckpt={checkpoint}")
     assert result.returncode == 0, result.stderr
     assert f"wrote mask, overlay for 2 image(s) to {photos}" in result.stdout
     after = digests(photos)
@@ -123,7 +123,7 @@ def test_predict_into_the_input_folder_keeps_the_photos(tmp_path, checkpoint):
                                                 "coffee_png_overlay.jpg"]
     assert Image.open(photos / "chelsea_png.png").mode == "P"
     # A second run into the same folder knows the first one's outputs by their mark and predicts the photos only.
-    again = run_seg("predict", str(photos), f"out={photos}", f"ckpt={checkpoint}", cwd=tmp_path)
+    again = seg.run("predict", str(photos), f"out={photos}", f"ckpt={checkpoint}")
     assert again.returncode == 0, again.stderr
     assert "for 2 image(s)" in again.stdout and "left out 4 file(s) an earlier seg predict wrote" in again.stdout
     assert sorted(digests(photos)) == sorted(after)

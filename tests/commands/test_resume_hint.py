@@ -80,20 +80,20 @@ def test_ctrl_c_names_the_runs_own_last_pt_and_auto_refuses_a_newer_finished_run
 
 
 @pytest.mark.slow
-def test_auto_refuses_a_finished_run_unless_the_budget_is_raised(tmp_path):
-    assert run_seg("train", *FAST_TRAIN, cwd=tmp_path).returncode == 0
+def test_auto_refuses_a_finished_run_unless_the_budget_is_raised(seg, tmp_path):
+    assert seg.run("train", *FAST_TRAIN).returncode == 0
     (first,) = run_dirs(tmp_path)
-    refused = run_seg("train", *FAST_TRAIN, "train.resume=auto", cwd=tmp_path)
+    refused = seg.run("train", *FAST_TRAIN, "train.resume=auto")
     assert refused.returncode == 1
     assert "(it trained all train.epochs=1 epochs); pass train.resume=PATH" in refused.stderr
     assert run_dirs(tmp_path) == [first]  # the refused job leaves no run dir behind
-    further = run_seg("train", *FAST, "train.epochs=2", "train.resume=auto", cwd=tmp_path)
+    further = seg.run("train", *FAST, "train.epochs=2", "train.resume=auto")
     assert further.returncode == 0, further.stderr
     assert f"train.resume=auto picked {first / 'checkpoints/last.pt'}" in further.stdout
     assert read_metrics(run_dirs(tmp_path)[-1])["epoch"] == 2
     # A requeued cluster job comes back to its own, finished run dir: nothing to train, and no failure.
     second = run_dirs(tmp_path)[-1]
-    requeued = run_seg("train", *FAST, "train.epochs=2", "train.resume=auto", f"hydra.run.dir={second}", cwd=tmp_path)
+    requeued = seg.run("train", *FAST, "train.epochs=2", "train.resume=auto", f"hydra.run.dir={second}")
     assert requeued.returncode == 0, requeued.stderr
     assert f"this job's run in {second} has finished; nothing left to train" in requeued.stdout
 

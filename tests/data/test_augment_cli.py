@@ -32,12 +32,12 @@ def test_show_with_augment_draws_samples_through_the_training_pipeline(tmp_path)
 
 
 @pytest.mark.slow
-def test_a_checkpoint_without_augment_resumes_with_the_dataset_preset(tmp_path):
-    first = run_seg("train", *FAST_TRAIN, cwd=tmp_path)
+def test_a_checkpoint_without_augment_resumes_with_the_dataset_preset(seg, tmp_path):
+    first = seg.run("train", *FAST_TRAIN)
     assert first.returncode == 0, first.stderr
     last = run_dirs(tmp_path)[-1] / "checkpoints" / "last.pt"
     state = torch.load(last, weights_only=True)
     del state["config"]["augment"]  # as saved before configs/augment existed
     torch.save(state, last)
-    resumed = run_seg("train", *FAST_TRAIN, "train.epochs=2", f"train.resume={last}", cwd=tmp_path)
+    resumed = seg.run("train", *FAST_TRAIN, "train.epochs=2", f"train.resume={last}")
     assert resumed.returncode == 0, resumed.stderr

@@ -17,7 +17,8 @@ from seg_cli.engine.freeze import Freezer
 from seg_cli.errors import ConfigError
 from seg_cli.models.contract import family_spec, spec_of
 from seg_cli.models.hf import SPEC, hf
-from tests.helpers import FAST_TRAIN, assert_predicts_at_photo_size, run_dirs, run_seg
+from tests.helpers import FAST_TRAIN, assert_predicts_at_photo_size, run_dirs
+from tests.seg_process import SegProcess
 
 transformers = pytest.importorskip("transformers")
 ODD = (37, 45)
@@ -188,16 +189,17 @@ def test_train_eval_and_predict_an_odd_photo(tmp_path):
     tiny_segformer().save_pretrained(tmp_path / "tiny")
     offline = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf-home")}
     model = ["model=hf", "model.name=./tiny", "model.pretrained=true"]  # relative to the working directory
-    result = run_seg("train", *FAST_TRAIN, *model, cwd=tmp_path, env=offline)
-    assert result.returncode == 0, result.stderr
-    ckpt = run_dirs(tmp_path)[-1] / "checkpoints" / "best.pt"
-    stored = torch.load(ckpt, weights_only=False)["config"]["model"]
-    assert stored["name"] == str(tmp_path / "tiny") and stored["config"]["model_type"] == "segformer"
-    shutil.rmtree(tmp_path / "tiny")  # the checkpoint carries the architecture: neither folder nor hub needed
-    result = run_seg("eval", f"ckpt={ckpt}", "workers=0", cwd=tmp_path, env=offline)
-    assert result.returncode == 0, result.stderr
+    with SegProcess(tmp_path, offline) as seg:
+        result = seg.run("train", *FAST_TRAIN, *model)
+        assert result.returncode == 0, result.stderr
+        ckpt = run_dirs(tmp_path)[-1] / "checkpoints" / "best.pt"
+        stored = torch.load(ckpt, weights_only=False)["config"]["model"]
+        assert stored["name"] == str(tmp_path / "tiny") and stored["config"]["model_type"] == "segformer"
+        shutil.rmtree(tmp_path / "tiny")  # the checkpoint carries the architecture: neither folder nor hub needed
+        result = seg.run("eval", f"ckpt={ckpt}", "workers=0")
+        assert result.returncode == 0, result.stderr
 
-    assert_predicts_at_photo_size(ckpt, tmp_path, offline)
+        assert_predicts_at_photo_size(ckpt, tmp_path, seg)
 
 
 @pytest.mark.slow

@@ -15,7 +15,8 @@ from seg_cli.engine.optim import build_param_groups
 from seg_cli.models.contract import LOSS_INPUTS, spec_of
 from seg_cli.models.hf import hf
 from seg_cli.models.hf_mask2former import semantic_log_scores
-from tests.helpers import FAST_TRAIN, assert_predicts_at_photo_size, run_dirs, run_seg
+from tests.helpers import FAST_TRAIN, assert_predicts_at_photo_size, run_dirs
+from tests.seg_process import SegProcess
 
 transformers = pytest.importorskip("transformers")
 ODD = (37, 45)
@@ -137,15 +138,16 @@ def test_train_eval_and_predict_an_odd_photo(tmp_path):
     tiny_mask2former().save_pretrained(tmp_path / "tiny")
     offline = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf-home")}
     model = ["model=hf", f"model.name={tmp_path / 'tiny'}", "model.pretrained=true"]
-    result = run_seg("train", *FAST_TRAIN, *model, "train.epochs=2", "train.freeze=[backbone]",
-                     "train.freeze_epochs=1", "train.backbone_lr_mult=0.1", cwd=tmp_path, env=offline)
-    assert result.returncode == 0, result.stderr
-    ckpt = run_dirs(tmp_path)[-1] / "checkpoints" / "best.pt"
-    state = torch.load(ckpt, weights_only=True, map_location="cpu")
-    assert state["config"]["loss"]["_target_"] == "seg_cli.losses.cross_entropy.default_loss"  # loss=auto
-    result = run_seg("eval", f"ckpt={ckpt}", "workers=0", cwd=tmp_path, env=offline)
-    assert result.returncode == 0, result.stderr
-    assert_predicts_at_photo_size(ckpt, tmp_path, offline)
-    result = run_seg("train", *FAST_TRAIN, *model, "loss=cross_entropy", cwd=tmp_path, env=offline)
+    with SegProcess(tmp_path, offline) as seg:
+        result = seg.run("train", *FAST_TRAIN, *model, "train.epochs=2", "train.freeze=[backbone]",
+                         "train.freeze_epochs=1", "train.backbone_lr_mult=0.1")
+        assert result.returncode == 0, result.stderr
+        ckpt = run_dirs(tmp_path)[-1] / "checkpoints" / "best.pt"
+        state = torch.load(ckpt, weights_only=True, map_location="cpu")
+        assert state["config"]["loss"]["_target_"] == "seg_cli.losses.cross_entropy.default_loss"  # loss=auto
+        result = seg.run("eval", f"ckpt={ckpt}", "workers=0")
+        assert result.returncode == 0, result.stderr
+        assert_predicts_at_photo_size(ckpt, tmp_path, seg)
+        result = seg.run("train", *FAST_TRAIN, *model, "loss=cross_entropy")
     assert result.returncode != 0
     assert "this model trains with its own loss, loss=mask2former" in result.stderr.strip().splitlines()[-1]

@@ -12,7 +12,8 @@ from seg_cli.engine.freeze import Freezer
 from seg_cli.errors import ConfigError
 from seg_cli.models.contract import family_spec, spec_of
 from seg_cli.models.smp import SPEC, SmpAdapter, smp
-from tests.helpers import FAST_TRAIN, assert_predicts_at_photo_size, run_dirs, run_seg
+from tests.helpers import FAST_TRAIN, assert_predicts_at_photo_size, run_dirs
+from tests.seg_process import SegProcess
 
 pytest.importorskip("segmentation_models_pytorch")
 ARCHS = ["unet", "unetplusplus", "manet", "linknet", "fpn", "pspnet", "deeplabv3", "deeplabv3plus", "pan", "upernet",
@@ -162,17 +163,19 @@ def test_a_checkpoint_trained_from_imagenet_weights_rebuilds_with_nothing_downlo
 def test_train_eval_offline_and_predict_an_odd_photo(tmp_path):
 
     model = ["model=smp", "model.arch=fpn", "model.encoder=resnet18"]
-    result = run_seg("train", *FAST_TRAIN, *model, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    ckpt = run_dirs(tmp_path)[-1] / "checkpoints" / "best.pt"
-
-    # A checkpoint of a run that started from ImageNet weights rebuilds with nothing downloaded.
-    state = torch.load(ckpt, weights_only=True)
-    assert state["config"]["model"]["pretrained_backbone"] is False
-    state["config"]["model"]["pretrained_backbone"] = True
-    torch.save(state, ckpt)
+    # offline throughout, with empty caches: the checkpoint must rebuild with nothing downloaded
     offline = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "TORCH_HOME": str(tmp_path / "torch")}
-    result = run_seg("eval", f"ckpt={ckpt}", "workers=0", cwd=tmp_path, env=offline)
-    assert result.returncode == 0, result.stderr
+    with SegProcess(tmp_path, offline) as seg:
+        result = seg.run("train", *FAST_TRAIN, *model)
+        assert result.returncode == 0, result.stderr
+        ckpt = run_dirs(tmp_path)[-1] / "checkpoints" / "best.pt"
 
-    assert_predicts_at_photo_size(ckpt, tmp_path, offline)
+        # A checkpoint of a run that started from ImageNet weights rebuilds with nothing downloaded.
+        state = torch.load(ckpt, weights_only=True)
+        assert state["config"]["model"]["pretrained_backbone"] is False
+        state["config"]["model"]["pretrained_backbone"] = True
+        torch.save(state, ckpt)
+        result = seg.run("eval", f"ckpt={ckpt}", "workers=0")
+        assert result.returncode == 0, result.stderr
+
+        assert_predicts_at_photo_size(ckpt, tmp_path, seg)
