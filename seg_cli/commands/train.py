@@ -136,17 +136,20 @@ def train(config: dict[str, Any], resume_state: dict | None, resume_path) -> dic
         progress = training.progress
         log.info("resumed from %s: %d epoch(s) done (+%d samples of the next), step %d", resume_path,
                  progress.epoch, progress.epoch_samples, progress.global_step)
+    together = False  # whether every rank got as far: a failure may be this rank's alone
     try:
         # the resumed run's folder: this run continues its history.json
         summary = fit(training, out, config, history_from=resume_path.parent.parent if resume_path else None)
+        together = True
     except TrainingInterrupted as stop:
+        together = True  # the ranks share the stop flag: all stop at the same step
         if distributed.is_main_process():  # one message for the run, not one per process
             message = f"{stop}; continue with: seg train {resume_argument(stop.checkpoint)}"
             log_to_files(logging.WARNING, message)
             print(f"seg: {message}", file=sys.stderr)
         sys.exit(128 + stop.signum)
     finally:
-        distributed.cleanup()
+        distributed.cleanup(together)
     log.info("done: %s %s (best %s at epoch %s); outputs in %s", summary["best_metric"],
              format_value(summary.get(summary["best_metric"])), format_value(summary["best_value"]),
              summary["best_epoch"], out)

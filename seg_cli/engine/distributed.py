@@ -132,10 +132,12 @@ def pin_now(override: str, when: datetime) -> str:
     return re.sub(r"\$\{now:([^}]*)\}", lambda match: when.strftime(match.group(1)), override)
 
 
-def cleanup() -> None:
-    """Leave the process group together: rank 0 may still be writing (plots, report.html) when the others
-    finish, and a rank tearing gloo down while a peer is busy aborted ('terminate called without an active
-    exception') under load."""
+def cleanup(together: bool = True) -> None:
+    """Leave the process group, `together` (all ranks finished the same work) after a barrier: rank 0 may
+    still be writing (plots, report.html) when the others finish, and a rank tearing gloo down while a peer is
+    busy aborted ('terminate called without an active exception') under load. A rank failing alone must not
+    wait at a barrier its peers never reach: it leaves at once, and torchrun stops the others."""
     if dist.is_available() and dist.is_initialized():
-        dist.barrier()
+        if together:
+            dist.barrier()
         dist.destroy_process_group()
