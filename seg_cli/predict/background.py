@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from seg_cli.errors import ConfigError, DataError
+from seg_cli.predict.video_io import is_video
 
 
 class Background:
@@ -95,8 +96,6 @@ def parse_background(value: Any) -> Background:
         return ColourBackground(value)
     text = str(value)
     path = Path(text).expanduser()
-    from seg_cli.predict.video_io import is_video
-
     if is_video(path) and path.is_file():
         return VideoBackground(path)
     if path.is_file():
