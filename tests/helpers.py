@@ -24,12 +24,18 @@ FAST_VOC = ["train.epochs=1", "train.batch_size=2", "train.workers=0", "train.pr
             "dataset.base_size=48", "dataset.crop_size=40"]
 
 
-def run_seg(*args: str, cwd: Path, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run `python -m seg_cli ARGS` in `cwd` and return the finished process (text output)."""
+def cli_env(env: dict | None = None) -> dict[str, str]:
+    """The environment a test's seg process runs in: this one plus `env`, unbuffered, with seg's own error lines
+    (HYDRA_FULL_ERROR would print Hydra's tracebacks)."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     full_env.pop("HYDRA_FULL_ERROR", None)
+    return full_env
+
+
+def run_seg(*args: str, cwd: Path, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m seg_cli ARGS` in `cwd` and return the finished process (text output)."""
     return subprocess.run([sys.executable, "-m", "seg_cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=full_env)
+                          timeout=timeout, env=cli_env(env))
 
 
 def run_dirs(root: Path, command: str = "train") -> list[Path]:

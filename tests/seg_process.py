@@ -13,11 +13,12 @@ as HF_HOME) is tested with `tests.helpers.run_seg`; the environment is set once,
 from __future__ import annotations
 
 import json
-import os
 import select
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.helpers import cli_env
 
 WORKER = r"""
 import json, os, sys, traceback
@@ -58,11 +59,9 @@ class SegProcess:
 
     def __init__(self, cwd: Path, env: dict[str, str] | None = None) -> None:
         self.cwd, self.count = Path(cwd), 0
-        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        full_env.pop("HYDRA_FULL_ERROR", None)
         self.log = self.cwd / ".seg_process.log"  # the worker's own output outside commands (a crash)
         with open(self.log, "w") as log:
-            self.process = subprocess.Popen([sys.executable, "-c", WORKER], cwd=self.cwd, env=full_env, text=True,
+            self.process = subprocess.Popen([sys.executable, "-c", WORKER], cwd=self.cwd, env=cli_env(env), text=True,
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
 
     def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
